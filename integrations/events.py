@@ -26,6 +26,12 @@ TASK_PART = "/task:"
 # Service Health incident (Azure does not deliver them in order).
 HEALTH_EVENT_AT = "health_event_at"
 
+# A Service Health alert's details key: true when it tells of a notice, not an outage (a
+# planned maintenance, an action required, a security advisory: the parser's `_is_notice`):
+# its ticket is Low and pages nobody unless SERVICE_HEALTH_NOTICES_PAGE says so
+# (integrations/fanout.py `quiet_notices`).
+SERVICE_HEALTH_NOTICE = "service_health_notice"
+
 # An ADF alert's Resolved (common schema): the occurrence key its Fired had when Fireds were
 # keyed by their alert id, before they were keyed by the run's failure they report.
 FIRED_BY_ALERT_ID = "fired_by_alert_id"

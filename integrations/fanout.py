@@ -54,6 +54,7 @@ from prometheus_client.metrics_core import Metric
 from integrations import pacing
 from integrations import targets as registry
 from integrations.circuit import CircuitBreaker, redis_client
+from integrations.events import SERVICE_HEALTH_NOTICE
 from integrations.models import (
     FOLLOW_UP_KEY,
     AttemptOutcome,
@@ -63,6 +64,7 @@ from integrations.models import (
     Remediation,
 )
 from integrations.targets.base import (
+    NOTICE_NOT_PAGED,
     RECOVERED_BEFORE_PAGING,
     Change,
     FollowUp,
@@ -151,13 +153,15 @@ def schedule_initial_many(
     that page (those that page incidents) are recorded skipped, saying why; the others (the
     evidence) run. The lock orders this with a regression of the ticket, which holds the row
     while it looks for those skipped pages (`page_if_left_unpaged`): the regression committed
-    first is seen here (the ticket pages), or it waits and sees the skipped pages."""
+    first is seen here (the ticket pages), or it waits and sees the skipped pages. A Service
+    Health notice pages nobody either while SERVICE_HEALTH_NOTICES_PAGE is off
+    (`quiet_notices`): its pages are recorded skipped, saying so (`NOTICE_NOT_PAGED`)."""
     if not tickets:
         return
     delays = {ticket_id: delay for ticket_id, delay in tickets}
     with transaction.atomic():
         still_recovered = _still_recovered(recovered)
-        rows = _initial_rows(tickets, still_recovered)
+        rows = _initial_rows(tickets, still_recovered, quiet_notices(delays))
         there = set(
             OutboundDelivery.objects.filter(key__in=[row.key for row in rows]).values_list(
                 "key", flat=True
@@ -194,8 +198,23 @@ def _still_recovered(ticket_ids: Collection[str]) -> set[str]:
     )
 
 
+def quiet_notices(ticket_ids: Collection[str]) -> set[str]:
+    """Those of `ticket_ids` that are Service Health notices (a maintenance, an action
+    required: `SERVICE_HEALTH_NOTICE` in their details), which page
+    nobody while SERVICE_HEALTH_NOTICES_PAGE is off; none while it is on."""
+    if settings.SERVICE_HEALTH_NOTICES_PAGE or not ticket_ids:
+        return set()
+    return set(
+        Ticket.objects.filter(
+            pk__in=list(ticket_ids), **{f"details__{SERVICE_HEALTH_NOTICE}": True}
+        ).values_list("pk", flat=True)
+    )
+
+
 def _initial_rows(
-    tickets: Sequence[tuple[str, float | None]], recovered: Collection[str]
+    tickets: Sequence[tuple[str, float | None]],
+    recovered: Collection[str],
+    quiet: Collection[str] = (),
 ) -> list[OutboundDelivery]:
     now = timezone.now()
     return [
@@ -209,10 +228,12 @@ def _initial_rows(
             **(
                 {
                     "status": OutboundStatus.SKIPPED,
-                    "last_error": RECOVERED_BEFORE_PAGING,
+                    "last_error": NOTICE_NOT_PAGED
+                    if ticket_id in quiet
+                    else RECOVERED_BEFORE_PAGING,
                     "completed_at": now,
                 }
-                if ticket_id in recovered and target.incident_initial
+                if (ticket_id in recovered or ticket_id in quiet) and target.incident_initial
                 else {}
             ),
         )
@@ -680,12 +701,13 @@ def schedule_own_page(ticket_id: str) -> None:
 
 def page_if_left_unpaged(ticket_id: str) -> None:
     """The failure of a ticket that recovered before it paged is back (a regression): it
-    pages now, once, under keys of its own."""
+    pages now, once, under keys of its own. Not a Service Health notice left unpaged as one
+    (`NOTICE_NOT_PAGED`): back, it is still a notice."""
     for target in registry.targets():
         if not target.incident_initial:
             continue
         for action in target.initial:
-            if left_unpaged(ticket_id, action):
+            if left_unpaged(ticket_id, action, notices=False):
                 schedule(ticket_id, action, f"{ticket_id}:{action}:regressed")
 
 

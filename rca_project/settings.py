@@ -203,6 +203,9 @@ try:
     )
     # A source's own recovery (ADF run succeeded, Databricks on_success...) resolves the ticket.
     RESOLVE_ON_SOURCE_RECOVERY = env.bool("RESOLVE_ON_SOURCE_RECOVERY", True)
+    # A Service Health notice (maintenance, action required: no outage) is
+    # a Low ticket that pages nobody (no JIRA issue, no Slack alert) unless this is true.
+    SERVICE_HEALTH_NOTICES_PAGE = env.bool("SERVICE_HEALTH_NOTICES_PAGE", False)
     # Incidents (tickets/incidents.py): failures of several pipelines naming one culprit.
     INCIDENT_WINDOW = timedelta(seconds=env.int("INCIDENT_WINDOW_SECONDS", 600, validate=_POSITIVE))
     INCIDENT_MIN_PIPELINES = env.int("INCIDENT_MIN_PIPELINES", 2, validate=validate.Range(min=2))

@@ -139,7 +139,8 @@ def test_the_targets_settings_reach_the_app_and_unset_ones_keep_their_defaults()
 
 # Production settings the README's configuration table names that an operator sets in the
 # environment or .env: TLS behind a terminator, each source's own webhook token, the inbox's
-# outbound deliveries' and LLM call records' retention, the log format.
+# outbound deliveries' and LLM call records' retention, the log format, whether Service Health
+# notices page.
 PRODUCTION_SETTINGS = {
     "TLS",
     "HSTS_SECONDS",
@@ -151,6 +152,8 @@ PRODUCTION_SETTINGS = {
     "LLM_CALL_RETENTION_DAYS",
     "OUTBOUND_RETENTION_DAYS",
     "LOG_FORMAT",
+    # Whether a Service Health notice (a planned maintenance...) pages: off unless set.
+    "SERVICE_HEALTH_NOTICES_PAGE",
 }
 
 

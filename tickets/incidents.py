@@ -59,6 +59,7 @@ from django.utils import timezone
 
 from analysis.culprits import Culprit, CulpritKind
 from analysis.redaction import redact
+from integrations.events import SERVICE_HEALTH_NOTICE
 from tickets import lifecycle
 from tickets.lifecycle import Actor
 from tickets.models import (
@@ -378,12 +379,16 @@ def _tracking_of(source: str, processing_mode: str, run_key: str, details: Any) 
     """The tracking id of the Azure incident a Service Health alert keyed by it tells of (its
     run key ends `|servicehealth:<tracking id>`: the parser's `_settle_activity_event`), as
     the body spelled it; blank for any other ticket. Azure gives each of its incidents its
-    own: two outages never share one, whatever their words."""
+    own: two outages never share one, whatever their words. Blank for a notice (a maintenance,
+    an action required: `SERVICE_HEALTH_NOTICE`) while notices page
+    nobody (SERVICE_HEALTH_NOTICES_PAGE off): an incident of them would page."""
     if source != Source.AZURE_MONITOR or processing_mode != Source.AZURE_MONITOR:
         return ""
     details = details if isinstance(details, dict) else {}
     tracking = details.get("tracking_id")
     if details.get("alert_kind") != "service_health" or not isinstance(tracking, str):
+        return ""
+    if details.get(SERVICE_HEALTH_NOTICE) and not settings.SERVICE_HEALTH_NOTICES_PAGE:
         return ""
     return tracking if tracking and run_key.endswith(f"|{_SERVICE_HEALTH_KEY}{tracking}") else ""
 

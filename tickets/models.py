@@ -76,7 +76,7 @@ from pgvector.django import CosineDistance, HnswIndex, VectorField
 
 from analysis.culprits import KIND_WORDS, CulpritKind, readable_culprit
 from integrations.events import TASK_PART
-from integrations.parsers.azure_monitor import alert_resource_name
+from integrations.parsers.azure_monitor import alert_event_title, alert_resource_name
 from integrations.parsers.databricks import UNKNOWN_WORKSPACE
 from rca_project.compiled_sql import prepared_cursor
 from tickets.vocabulary import (
@@ -106,10 +106,15 @@ def ticket_title(pipeline: str, processing_mode: str, affected_entity: Any) -> s
     on vm-web-03" (`alert_resource_name`): one rule firing on five VMs is five tickets in one
     incident, each read as its rule's name alone. The rule's name comes first, so a list
     sorted by name keeps a rule's alerts together; a name already ending with the resource's
-    ("Failure Anomalies - app-x") is not told it twice. `pipeline` stays the rule's name: it
+    ("Failure Anomalies - app-x") is not told it twice. A Service Health alert is named by
+    the event Azure titled ("Azure Data Factory - East US": `alert_event_title`), not by its
+    rule, which often tells of every incident under one name ("sh-all"); one opened before its
+    event's title was kept is still named by its rule. `pipeline` stays the rule's name: it
     keys dedup, grouping and the rules matching pipelines."""
     if processing_mode != Source.AZURE_MONITOR:
         return pipeline
+    if event := alert_event_title(affected_entity):
+        return event
     about = alert_resource_name(affected_entity)
     if not about or pipeline.lower().endswith(about.lower()):
         return pipeline

@@ -37,6 +37,7 @@ from analysis.culprits import is_queried_workspace
 from integrations.events import (
     FIRED_BY_ALERT_ID,
     HEALTH_EVENT_AT,
+    SERVICE_HEALTH_NOTICE,
     EventKind,
     FailureEvent,
     ParseError,
@@ -1247,6 +1248,14 @@ _SERVICE_HEALTH_OVER = {"resolved", "rca", "complete", "completed", "canceled", 
 # Service Health advisories that report no problem: Microsoft Learn names the incident type
 # `Information` (potential optimizations); "Informational", the only one read before, still is.
 _SERVICE_HEALTH_ADVISORIES = {"information", "informational"}
+# Service Health notices: no outage, something to plan or act on in time (a planned
+# maintenance, an action required of the subscription). Each opens a ticket, Low, that pages
+# nobody unless SERVICE_HEALTH_NOTICES_PAGE says so (`SERVICE_HEALTH_NOTICE`); an `Incident`
+# (a service issue) is the outage, and pages, and so do a security advisory (a vulnerability
+# or exposure of the subscription's resources: acting on it may not wait) and an emergency
+# maintenance (Azure sends it at level Warning, a planned one at Informational): at short
+# notice, it may need acting on now.
+_SERVICE_HEALTH_NOTICES = {"maintenance", "actionrequired"}
 # Alert kinds that can describe an ADF pipeline failure (metric and log alerts on a factory);
 # an activity log or health event on a factory is about the factory, not a pipeline run.
 _ADF_ALERT_KINDS = {"metric", "metric_dynamic", "log_search", ""}
@@ -1290,6 +1299,8 @@ def _settle_activity_event(alert: _Alert) -> None:
             alert.kind = EventKind.RESOLVED
         elif str(details.get("incident_type", "")).lower() in _SERVICE_HEALTH_ADVISORIES:
             alert.kind = EventKind.IGNORED
+        elif _is_notice(str(details.get("incident_type", "")).lower(), level):
+            details[SERVICE_HEALTH_NOTICE] = True
     elif kind == "resource_health":
         alert.resolve_key = f"azure:{alert.rule_key}|resourcehealth:{resource_id}"
         # When the health event happened (not when its alert was delivered: Azure does not
@@ -1318,6 +1329,14 @@ def _settle_activity_event(alert: _Alert) -> None:
             alert.kind = EventKind.RESOLVED
         elif level in _QUIET_LEVELS:
             alert.kind = EventKind.IGNORED
+
+
+def _is_notice(incident_type: str, level: str) -> bool:
+    """A Service Health event of `incident_type` at `level` (lower case) is a notice
+    (`_SERVICE_HEALTH_NOTICES`), not an emergency maintenance (level Warning or above)."""
+    if incident_type == "maintenance" and level in _EVENT_LEVELS:
+        return False
+    return incident_type in _SERVICE_HEALTH_NOTICES
 
 
 def _to_event(alert: _Alert) -> FailureEvent:
@@ -1393,6 +1412,10 @@ def _to_event(alert: _Alert) -> FailureEvent:
 
     message = " ".join([*lead, _headline(alert, resource), *alert.facts.sentences])
     health = details["alert_kind"] == "resource_health"
+    if details["alert_kind"] == "service_health" and details.get("title"):
+        # What names its ticket (`alert_event_title`): Azure's title of the event, not the
+        # rule's name (one rule, "sh-all", often tells of every incident).
+        resource[EVENT_TITLE] = details["title"]
     return FailureEvent(
         source=SOURCE,
         processing_mode=processing_mode,
@@ -1456,18 +1479,21 @@ def _severity_hint(alert: _Alert) -> Severity | None:
 
 
 def _event_severity(kind: str, details: dict[str, Any]) -> Severity | None:
-    """A Service Health incident or security advisory and a resource the platform made
-    unavailable are High; another Service Health event at level Informational (Azure's level
-    for a standard planned maintenance, as opposed to an emergency one at Warning) is Low, a
-    notice to plan around and no outage; a Defender for Cloud alert has the severity Defender
-    gives it; other events have their level's (Critical, Error, Warning), or none
-    (Informational)."""
+    """A Service Health incident (a service issue) or security advisory and a resource the
+    platform made unavailable are High; a Service Health notice (`_SERVICE_HEALTH_NOTICES`: a
+    planned maintenance, an action required) is Low, something to plan around and
+    no outage, and so is another Service Health event at level Informational (an emergency
+    maintenance at Warning has its level's, Medium); a
+    Defender for Cloud alert has the severity Defender gives it; other events have their
+    level's (Critical, Error, Warning), or none (Informational)."""
     if kind == "resource_health" and (
         str(details.get("current_health_status", "")).lower() == "unavailable"
         and str(details.get("health_cause", "")).lower() != "userinitiated"
     ):
         return Severity.HIGH
     if kind == "service_health":
+        if details.get(SERVICE_HEALTH_NOTICE):
+            return Severity.LOW
         if str(details.get("incident_type", "")).lower() in _SERVICE_HEALTH_OUTAGES:
             return Severity.HIGH
         if str(details.get("level", "")).lower() in _QUIET_LEVELS:
@@ -1587,6 +1613,23 @@ def _resource(alert: _Alert) -> dict[str, Any]:
         dimensions=alert.facts.dimensions,
     )
     return {key: value for key, value in resource.items() if value not in ("", [], {}, None)}
+
+
+# The affected entity's key of what Azure titled the event a Service Health alert tells of
+# ("Azure Data Factory - East US"): its ticket's name (`alert_event_title`).
+EVENT_TITLE = "event_title"
+
+
+def alert_event_title(resource: Any) -> str:
+    """What names the ticket of a Service Health alert (tickets/models.py `ticket_title`):
+    Azure's title of the incident, maintenance or advisory, as its first alert told it (its
+    affected entity's `EVENT_TITLE`, set from `properties.title`), whatever its rule is named;
+    blank for any other alert, and for a ticket opened before it was kept (its name stays its
+    rule's)."""
+    if not isinstance(resource, dict):
+        return ""
+    title = resource.get(EVENT_TITLE)
+    return title if isinstance(title, str) else ""
 
 
 # How many resources a ticket's name names of an alert on several (`alert_resource_name`).

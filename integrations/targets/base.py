@@ -447,6 +447,12 @@ def reconciled(ticket: Ticket, action: str) -> bool:
 # `recovered_before_paging`) or a regression's (`fanout.release_regression_pages`) was not
 # sent: nobody is paged for a failure already over.
 RECOVERED_BEFORE_PAGING = "not paged: the failure had recovered at its source before it paged"
+# Why a Service Health notice's own page was not sent (`fanout.quiet_notices`): it is
+# recorded, and pages nobody while SERVICE_HEALTH_NOTICES_PAGE is off.
+NOTICE_NOT_PAGED = (
+    "not paged: a Service Health notice (maintenance, action required), "
+    "which SERVICE_HEALTH_NOTICES_PAGE leaves unpaged"
+)
 
 
 def recovered_before_paging(ticket: Ticket) -> bool:
@@ -491,14 +497,14 @@ def latest_page(ticket_id: str, action: str) -> OutboundDelivery | None:
     )
 
 
-def left_unpaged(ticket_id: str, action: str) -> bool:
+def left_unpaged(ticket_id: str, action: str, *, notices: bool = True) -> bool:
     """The ticket's latest `action` delivery (a page) was left out, the failure over before it
-    paged: there is no issue or alert to update, and none is awaited."""
+    paged, or (with `notices`) the ticket a Service Health notice that pages nobody
+    (`NOTICE_NOT_PAGED`): there is no issue or alert to update, and none is awaited."""
     latest = latest_page(ticket_id, action)
+    why = (RECOVERED_BEFORE_PAGING, NOTICE_NOT_PAGED) if notices else (RECOVERED_BEFORE_PAGING,)
     return (
-        latest is not None
-        and latest.status == OutboundStatus.SKIPPED
-        and latest.last_error == RECOVERED_BEFORE_PAGING
+        latest is not None and latest.status == OutboundStatus.SKIPPED and latest.last_error in why
     )
 
 

@@ -672,7 +672,8 @@ def test_an_alert_ticket_is_named_by_its_rule_and_the_resource_it_is_about() -> 
     resource it is about after the rule's name. The target's name from its resource id; on
     a workspace the alert queries, the resource its rows name (a log search alert split by
     `Computer`, a Prometheus alert's node, else its one configuration item: the cluster),
-    never the workspace; nothing for an alert about no resource (Service Health, budgets)."""
+    never the workspace; nothing for an alert about no resource (budgets; a Service Health
+    alert is named by its event instead)."""
     metric = load("common_metric_static_resolved.json")
     metric["data"]["essentials"]["alertRule"] = "vm-cpu-high"
     assert _titled(parse_azure_monitor(metric)) == "vm-cpu-high on wcus-r2-gen2"
@@ -708,8 +709,11 @@ def test_an_alert_ticket_is_named_by_its_rule_and_the_resource_it_is_about() -> 
         "KubePodCrashLooping on aks-np1-0001"
     )
 
+    # A Service Health alert is named by the event Azure titled, its rule staying its pipeline
+    # (`test_a_service_health_ticket_is_named_by_its_event_not_by_its_rule`).
     service_health = parse_azure_monitor(load("common_service_health.json"))
-    assert _titled(service_health) == service_health.pipeline == "test-ServiceHealthAlertRule"
+    assert _titled(service_health) == "Azure Data Factory - East US - Mitigated"
+    assert service_health.pipeline == "test-ServiceHealthAlertRule"
     budget = parse_azure_monitor(copy.deepcopy(OLDER_BUDGET))
     assert _titled(budget) == budget.pipeline == "BudgetName"
 

@@ -1667,3 +1667,104 @@ def test_an_adf_alerts_own_error_keeps_no_secret_on_the_ticket_or_in_its_rca(web
     assert ticket.details["adf_error"].startswith("Operation on target Copy_Orders failed")
     for text in (json.dumps(ticket.details), ticket.error_message, ticket.rca_result):
         assert "AdfErrPw9" not in text
+
+
+def _from_rule(event: dict[str, Any], rule: str, title: str) -> dict[str, Any]:
+    # Sev4: what Azure sends for every activity log alert rule.
+    event["data"]["essentials"].update(alertRule=rule, severity="Sev4")
+    event["data"]["alertContext"]["properties"].update(title=title, defaultLanguageTitle=title)
+    return event
+
+
+def test_a_service_health_ticket_is_named_by_its_event_not_by_its_rule(webhook_client):
+    """One Service Health rule ("sh-all") often tells of every Azure incident: each ticket, its
+    JIRA summary and its Slack alert were named "sh-all". They are named by the event Azure
+    titled; the rule stays the ticket's pipeline (its keys) and is named in its details."""
+    from integrations.targets.jira import jira_description, jira_summary
+    from integrations.targets.slack import slack_alert
+
+    adf = "Azure Data Factory - East US - Mitigated"
+    vms = "Virtual Machines - West Europe"
+    first = webhook_client(
+        AZURE,
+        _from_rule(
+            _service_health("-1", "Active", "SH-0001", "2025-01-01T10:00:00Z"), "sh-all", adf
+        ),
+    ).json()
+    second = webhook_client(
+        AZURE,
+        _from_rule(
+            _service_health("-2", "Active", "SH-0002", "2025-01-01T10:05:00Z"), "sh-all", vms
+        ),
+    ).json()
+    one, two = (Ticket.objects.get(pk=answer["ticket_id"]) for answer in (first, second))
+
+    assert (one.title, two.title) == (adf, vms)
+    assert one.pipeline == two.pipeline == one.affected_entity["alert_rule"] == "sh-all"
+    assert jira_summary(one).startswith(f"[High] {adf}: ")
+    assert "*Pipeline:* sh-all\n" in jira_description(one)
+    text, blocks = slack_alert(two)
+    assert blocks[0]["text"]["text"].endswith(f"High · {vms}")
+    assert f"failure in {vms} (" in text
+
+    # A later update under another title (Azure's "- Resolved" suffix...) keeps the name.
+    later = _from_rule(
+        _service_health("-3", "Active", "SH-0001", "2025-01-01T11:00:00Z"), "sh-all", "other"
+    )
+    again = webhook_client(AZURE, later).json()
+    assert (again["outcome"], again["ticket_id"]) == ("correlated", one.pk)
+    one.refresh_from_db()
+    assert one.title == adf
+
+
+def test_a_service_health_ticket_opened_before_keeps_its_name_and_its_updates(webhook_client):
+    """A ticket opened by the release before (its affected entity keeps no event title) is
+    still named by its rule, and its incident's updates are still counted on it, however it
+    is titled now (its run key and fingerprint are what they were)."""
+    first = _from_rule(
+        _service_health("-1", "Active", "OLD-0001", "2025-01-01T10:00:00Z"), "sh-all", "Before"
+    )
+    opened = webhook_client(AZURE, first).json()
+    ticket = Ticket.objects.get(pk=opened["ticket_id"])
+    entity = {key: value for key, value in ticket.affected_entity.items() if key != "event_title"}
+    Ticket.objects.filter(pk=ticket.pk).update(affected_entity=entity)
+    run_id, fingerprint = ticket.run_id, ticket.fingerprint
+
+    update = _from_rule(
+        _service_health("-2", "Active", "OLD-0001", "2025-01-01T11:00:00Z"), "sh-all", "Before"
+    )
+    again = webhook_client(AZURE, update).json()
+
+    assert (again["outcome"], again["ticket_id"]) == ("correlated", ticket.pk)
+    ticket.refresh_from_db()
+    assert ticket.title == "sh-all"
+    assert (ticket.run_id, ticket.fingerprint) == (run_id, fingerprint)
+    assert Ticket.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("incident_type", "level", "notice", "expected"),
+    [
+        ("Maintenance", "Informational", True, ("Low", "P4")),
+        ("ActionRequired", "Warning", True, ("Low", "P4")),
+        # A security advisory may need acting on at once: it pages, High, as before.
+        ("Security", "Warning", False, ("High", "P2")),
+        # Azure's emergency maintenance (level Warning): at short notice, it pages.
+        ("Maintenance", "Warning", False, ("Medium", "P3")),
+        ("Incident", "Warning", False, ("High", "P2")),
+    ],
+)
+def test_a_service_health_notice_is_a_low_ticket_marked_so(
+    webhook_client, incident_type, level, notice, expected
+):
+    """A planned maintenance and an action required are no outage: each is recorded, Low, and
+    marked a notice (which pages nobody by default: fanout); an action required at Warning
+    was Medium and paged as outages were."""
+    body = _service_health("-n", "Active", "NTC-0001", "2025-01-01T10:00:00Z", incident_type)
+    body["data"]["alertContext"]["level"] = level
+    body["data"]["essentials"]["severity"] = "Sev4"
+    answer = webhook_client(AZURE, body).json()
+    assert answer["outcome"] == "created"
+    ticket = Ticket.objects.get(pk=answer["ticket_id"])
+    assert (ticket.severity, ticket.priority) == expected
+    assert bool(ticket.details.get("service_health_notice")) is notice

@@ -14,7 +14,7 @@ import pytest
 from django.utils import timezone
 
 from integrations.circuit import CircuitBreaker
-from integrations.models import OutboundDelivery, OutboundStatus
+from integrations.models import OutboundDelivery, OutboundStatus, WebhookDelivery
 from tests.conftest import SessionThreads, wait_for
 from tests.fakes.jira_api import FakeJira
 from tests.fakes.slack_api import FakeSlack
@@ -2227,6 +2227,107 @@ def test_two_vms_of_a_rule_each_over_firing_again_together_page_once(
     for key in own.values():
         linked = [c for c in jira.issues[key]["comments"] if incident.pk in c["body"]]
         assert len(linked) == 1
+
+
+def test_a_service_health_maintenance_is_recorded_without_paging_and_an_outage_pages_by_its_title(
+    celery_worker, targets, settings
+):
+    """A planned maintenance opened a Low ticket that went to JIRA and Slack, as an outage
+    does, and every Service Health page of a rule named "sh-all" read "sh-all". The
+    maintenance is recorded (a ticket, Low; its evidence kept) and pages nobody: its JIRA and
+    Slack pages are recorded skipped, saying why, and its updates and its end follow nothing.
+    An outage pages, named by the event Azure titled; with SERVICE_HEALTH_NOTICES_PAGE on, a
+    maintenance pages too."""
+    from integrations.targets.base import NOTICE_NOT_PAGED
+    from tests.tickets.test_incidents import SUBSCRIPTIONS, service_health_alert
+
+    jira, slack = targets
+    settings.INCIDENT_GRACE_SECONDS = 0.5
+    settings.SERVICE_HEALTH_NOTICES_PAGE = False
+    azure = "/webhooks/azure-monitor/"
+
+    def from_sh_all(body: dict, maintenance: bool, stage: str = "Planned") -> dict:
+        body["data"]["essentials"].update(alertRule="sh-all", severity="Sev4")
+        if maintenance:
+            context = body["data"]["alertContext"]
+            context.update(
+                level="Informational", operationName="Microsoft.ServiceHealth/maintenance/action"
+            )
+            context["properties"].update(incidentType="Maintenance", stage=stage)
+        return body
+
+    notice = "Planned maintenance: Azure SQL Database - West Europe"
+    quiet = post(
+        from_sh_all(service_health_alert(SUBSCRIPTIONS[0], "MNT-100", title=notice), True), azure
+    )["ticket_id"]
+    analysed = Ticket.objects.filter(pk=quiet).exclude(rca_source="pending")
+    wait_for(analysed.exists, 30)
+    settled()
+    ticket = Ticket.objects.get(pk=quiet)
+    assert (ticket.severity, ticket.title, ticket.pipeline) == ("Low", notice, "sh-all")
+    assert ticket.itsm_ticket_id == "" and ticket.slack_ts == ""
+    pages = OutboundDelivery.objects.filter(ticket_id=quiet, target__in=("jira", "slack"))
+    assert pages.exists()
+    assert set(pages.values_list("status", "last_error")) == {
+        (OutboundStatus.SKIPPED, NOTICE_NOT_PAGED)
+    }
+    # Its next update and its end: counted and ended, nothing paged, no dead letter.
+    post(
+        from_sh_all(
+            service_health_alert(SUBSCRIPTIONS[0], "MNT-100", update="2", title=notice), True
+        ),
+        azure,
+    )
+    post(
+        from_sh_all(
+            service_health_alert(SUBSCRIPTIONS[0], "MNT-100", update="3", title=notice),
+            True,
+            stage="Complete",
+        ),
+        azure,
+    )
+    settled()
+    assert Ticket.objects.get(pk=quiet).status == "resolved"
+    # Azure publishing it again (an update after its end) reopens it: a notice still.
+    back = post(
+        from_sh_all(
+            service_health_alert(SUBSCRIPTIONS[0], "MNT-100", update="4", title=notice), True
+        ),
+        azure,
+    )
+    assert (back["outcome"], back["ticket_id"]) == ("regressed", quiet)
+    wait_for(
+        lambda: (
+            not WebhookDelivery.objects.filter(tracking_id=back["tracking_id"], status="pending")
+        ),
+        30,
+    )
+    settled()
+    assert not OutboundDelivery.objects.filter(ticket_id=quiet, status=OutboundStatus.DEAD)
+    assert not [r for r in jira.issue_requests("POST") if r.path.endswith("/issue")]
+    assert slack.top_level() == []
+
+    outage = "Azure Data Factory - East US"
+    paged = post(
+        from_sh_all(service_health_alert(SUBSCRIPTIONS[0], "OUT-200", title=outage), False), azure
+    )["ticket_id"]
+    key = wait_for(
+        Ticket.objects.filter(pk=paged).exclude(itsm_ticket_id="").exclude(slack_ts="").first, 30
+    ).itsm_ticket_id
+    settled()
+    assert jira.issues[key]["summary"].startswith(f"[High] {outage}: ")
+    (alert,) = slack.top_level()
+    assert outage in alert["text"] and "sh-all" not in alert["text"]
+
+    settings.SERVICE_HEALTH_NOTICES_PAGE = True
+    loud = post(
+        from_sh_all(service_health_alert(SUBSCRIPTIONS[1], "MNT-300", title=notice), True), azure
+    )["ticket_id"]
+    assert wait_for(
+        Ticket.objects.filter(pk=loud).exclude(itsm_ticket_id="").exclude(slack_ts="").exists, 30
+    )
+    settled()
+    assert len(slack.top_level()) == 2
 
 
 def test_one_azure_incident_told_to_three_subscriptions_pages_once_and_recovers_per_subscription(

@@ -2210,6 +2210,67 @@ def test_a_service_health_incidents_advice_says_what_resolved_does_as_configured
     assert advice in told, told
 
 
+def test_an_azure_incidents_members_are_named_by_its_event_not_by_their_rule():
+    """Each subscription's Service Health rule was one name ("sh-all"), so the incident's
+    members (its page, its board card, its JIRA issue and Slack message) read "sh-all",
+    "sh-all", "sh-all": the event Azure titled names each now, the rule staying its pipeline."""
+    from tickets.presenters import incident_members
+
+    title = "Azure Data Factory - East US"
+    azure = "/webhooks/azure-monitor/"
+    for sub in SUBSCRIPTIONS[:2]:
+        body = service_health_alert(sub, "NAME-001", title=title)
+        body["data"]["essentials"]["alertRule"] = "sh-all"
+        post(body, azure)
+    incident = Incident.objects.get()
+    page = incident_page(incident)
+    assert [named for _, named in page.inline_members] == [title, title]
+    listed = incident_members([incident.pk])[incident.pk]
+    assert [(member["title"], member["pipeline"]) for member in listed] == [
+        (title, "sh-all"),
+        (title, "sh-all"),
+    ]
+    # Its Slack message lists them so (each member's link, named by its title).
+    blocks = json.dumps(slack_incident_message(incident)[1])
+    assert "sh-all" not in blocks
+
+
+def _service_health_notice(subscription: str, tracking_id: str) -> dict:
+    """A planned maintenance (Azure sends it at level Informational) told to `subscription`."""
+    body = service_health_alert(subscription, tracking_id, title="Planned maintenance: SQL")
+    body["data"]["essentials"]["severity"] = "Sev4"
+    context = body["data"]["alertContext"]
+    context.update(
+        level="Informational", operationName="Microsoft.ServiceHealth/maintenance/action"
+    )
+    context["properties"].update(incidentType="Maintenance", stage="Planned")
+    return body
+
+
+def test_a_maintenance_told_to_several_subscriptions_forms_no_incident_while_notices_do_not_page(
+    settings,
+):
+    """An incident pages: a planned maintenance told to three subscriptions formed one, and
+    paged, where a notice pages nobody (SERVICE_HEALTH_NOTICES_PAGE off). Each is its own Low
+    ticket then; with notices paging, they are one incident, paged once, as an outage's."""
+    azure = "/webhooks/azure-monitor/"
+    settings.SERVICE_HEALTH_NOTICES_PAGE = False
+    quiet = [
+        post(_service_health_notice(sub, "MNT-Q1"), azure)["ticket_id"] for sub in SUBSCRIPTIONS
+    ]
+    assert len(set(quiet)) == 3
+    assert not Incident.objects.exists()
+    assert set(Ticket.objects.filter(pk__in=quiet).values_list("severity", flat=True)) == {"Low"}
+
+    settings.SERVICE_HEALTH_NOTICES_PAGE = True
+    paged = [
+        post(_service_health_notice(sub, "MNT-P2"), azure)["ticket_id"] for sub in SUBSCRIPTIONS
+    ]
+    incident = Incident.objects.get()
+    assert incident.group_key == "service-health:MNT-P2"
+    assert set(incident.members.values_list("pk", flat=True)) == set(paged)
+
+
 def test_an_azure_incidents_alerts_hours_apart_are_still_its_one_incident():
     """A tracking id is one Azure incident's alone, which may last hours: a subscription told
     of it later (another rule's alert delayed, an update first reaching it) joins its incident,

@@ -111,7 +111,8 @@ class SlaRemainingMixin:
 TITLE_HELP = (
     "What the ticket is called where tickets are listed: its pipeline; for an Azure Monitor "
     "alert (whose pipeline is its rule's name), also the resource it is about, "
-    "'vm-cpu-high on vm-web-03'."
+    "'vm-cpu-high on vm-web-03'; for a Service Health alert, the event Azure titled "
+    "('Azure Data Factory - East US'), its rule's name staying its pipeline."
 )
 
 
