@@ -51,6 +51,7 @@ from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
+from analysis.redaction import redact
 from integrations import pacing
 from integrations import targets as registry
 from integrations.circuit import CircuitBreaker, redis_client
@@ -913,7 +914,7 @@ def _failed(
         _finish(row, OutboundStatus.DEAD, f"gave up after {row.attempts} attempts: {exc}")
         _gave_up(row)
         return DeliveryResult(OutboundStatus.DEAD)
-    row.last_error = str(exc)[:2000]
+    row.last_error = redact(str(exc))[:2000]
     return _retry_later(row, max(exc.retry_after or 0.0, backoff_seconds(row.attempts)))
 
 
@@ -941,19 +942,22 @@ def _record(
     error: str = "",
     status: int | None = None,
 ) -> None:
+    """Record one attempt. Its error quotes the target's own answer (an error body, a
+    refusal's message: a connection string or token among what it echoes), so it is redacted
+    before it is stored, as the delivery's `last_error` is (`_finish`, `_failed`)."""
     OUTBOUND_ATTEMPTS.labels(row.target, outcome).inc()
     DeliveryAttempt.objects.create(
         outbound=row,
         outcome=outcome,
         duration_ms=duration_ms,
-        error=error[:2000],
+        error=redact(error)[:2000],
         http_status=status,
     )
 
 
 def _finish(row: OutboundDelivery, status: str, error: str = "") -> None:
     row.status = status
-    row.last_error = error[:2000]
+    row.last_error = redact(error)[:2000]
     row.completed_at = timezone.now()
     row.save(update_fields=["status", "attempts", "last_error", "completed_at"])
 

@@ -198,10 +198,18 @@ def _answerable(response_url: str) -> bool:
 
 
 def _answered_through(response_url: str, text: str) -> bool:
-    """Whether Slack took the answer posted to the click's `response_url` (ephemeral, the
-    clicked message left as it is)."""
+    """Whether the answer posted to the click's `response_url` (ephemeral, the clicked message
+    left as it is) was taken by Slack, or may have been: a request sent in full whose answer
+    did not come (a read timeout, the connection dropped after the request) may have been
+    shown, and a second answer by chat.postEphemeral would show it twice. False (answer by
+    chat.postEphemeral instead) only when Slack refused it, or the request was not sent in
+    full (urllib's `URLError`: the connection was never made, or failed while the request was
+    being written)."""
     if not response_url or not _answerable(response_url):
         return False
+    from urllib.error import URLError
+
+    from slack_sdk.errors import SlackRequestError
     from slack_sdk.webhook import WebhookClient
 
     timeout = max(1, int(settings.OUTBOUND_TIMEOUT_SECONDS))
@@ -209,9 +217,18 @@ def _answered_through(response_url: str, text: str) -> bool:
         answer = WebhookClient(response_url, timeout=timeout, retry_handlers=[]).send(
             text=text, response_type="ephemeral", replace_original=False
         )
-    except Exception as exc:  # a timeout or connection error: chat.postEphemeral instead
-        logger.warning("Slack response_url failed: %s", type(exc).__name__)
+    except (URLError, SlackRequestError) as exc:  # not sent (an HTTPError, an answer, is
+        # returned by slack-sdk, not raised)
+        why = exc.reason if isinstance(exc, URLError) else exc
+        logger.warning("Slack response_url not reached: %s", type(why).__name__)
         return False
+    except Exception as exc:  # sent, unanswered: it may be shown, so it is not sent again
+        logger.warning(
+            "Slack response_url sent but not answered (%s): not answered again, as Slack may "
+            "have shown it",
+            type(exc).__name__,
+        )
+        return True
     if answer.status_code != 200:  # expired (30 minutes, 5 answers), or refused
         logger.warning("Slack response_url refused: %s %s", answer.status_code, answer.body[:80])
         return False
@@ -229,9 +246,11 @@ def tell(
     """An ephemeral message, seen only by the user who clicked: through the click's
     `response_url` (Slack's answer to that click, not a post of the bot's in the channel: a bot
     removed from the channel is refused `not_in_channel` by chat.postEphemeral), else, or when
-    that fails, `chat.postEphemeral` in the click's channel, in its thread when the clicked message
-    is a thread reply. Sent as text: it quotes names and refusals written elsewhere (a JIRA
-    user's display name, who changed the ticket last), and mrkdwn there
+    Slack refuses it or it could not be sent, `chat.postEphemeral` in the click's channel, in
+    its thread when the clicked message is a thread reply (not when it was sent and its answer
+    did not come: Slack may have shown it, `_answered_through`). Sent as text: it quotes names
+    and refusals written elsewhere (a JIRA user's display name, who changed the ticket last),
+    and mrkdwn there
     (`<https://...|words>`, `<!here>`) would be a link or a mention in the bot's own
     message."""
     text = slack_escape(message)

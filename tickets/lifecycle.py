@@ -235,6 +235,11 @@ def _apply(ticket: Ticket, action: str, actor: Actor, now: Any) -> None:
             ticket.resolved_by = ""
             ticket.resolve_seconds = None
             ticket.resolved_at_source_at = None
+            if ticket.remediation_status == REMEDIATION_SUCCEEDED:
+                # The fix its remediation made did not hold (it failed again, or people say it
+                # is not fixed): "succeeded" would go on saying the rerun fixed it until a next
+                # proposal, if any. The remediation itself keeps its outcome.
+                ticket.remediation_status = ""
         if ticket.sla_status == SlaStatus.MET:
             # Answered in time, and now it needs an answer again: a fresh response clock from
             # the reopen, its priority's, as a regression gets (the old deadline, long passed,
@@ -373,8 +378,8 @@ def regress(
         episode_start = ticket.reopened_at or ticket.timestamp
         now = timezone.now()
         _apply(ticket, "reopen", actor, now)
-        if ticket.remediation_status == "resolved_at_source":  # it fails again
-            ticket.remediation_status = ""
+        if ticket.remediation_status in ("resolved_at_source", REMEDIATION_SUCCEEDED):
+            ticket.remediation_status = ""  # it fails again: neither holds any more
         ticket.regressed_at = now
         ticket.regression_count += 1
         ticket.sla_status = SlaStatus.PENDING

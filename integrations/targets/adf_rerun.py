@@ -7,7 +7,9 @@ run (the same `runGroupId`; the group's newest run alone `isLatest`); `pipeline_
 polled until the new run ends. Before it, the failed run is read (`AdfTransport.later_run`):
 one that is no longer its group's latest was rerun already (in ADF Studio, by the API, or by
 this service) and is not rerun beside that later run, except a later run this service started
-and that failed, which the next attempt reruns from instead. Credentials: the service principal
+and that failed, which the next attempt reruns from instead; a later run that this
+delivery's earlier attempt started, its worker stopping before it recorded the new run's id
+(`remediating.send_start`), is followed as the rerun it started. Credentials: the service principal
 of AZURE_TENANT_ID / AZURE_CLIENT_ID / AZURE_CLIENT_SECRET (azure-identity's ClientSecretCredential,
 its login host AZURE_AUTHORITY_HOST when set), the subscription from the alert or
 AZURE_SUBSCRIPTION_ID, the endpoint AZURE_MANAGEMENT_URL.
@@ -37,11 +39,13 @@ from integrations.targets.base import (
     parse_retry_after,
 )
 from integrations.targets.remediating import (
+    adopt_start,
     gave_up,
     keep_watching,
     look_again_later,
-    no_second_start,
     remediation_of,
+    send_start,
+    sent_unrecorded,
     target_run,
 )
 from rca_project.http_errors import connection_failure
@@ -372,6 +376,10 @@ def _rerun(adf: AdfTransport, row: OutboundDelivery) -> list[FollowUp] | None:
     pipeline = str(entity.get("pipeline") or ticket.pipeline)
     reference = failed_run
     later = adf.later_run(where, failed_run)
+    if later is not None and _unrecorded_own_rerun(row, later):
+        # This delivery's earlier attempt started it, and its worker stopped before the run id
+        # was recorded: followed as the rerun it started, not skipped as someone else's.
+        return adopt_start(WATCH, remediation, later.run_id, reference_run_id=reference)
     if later is not None:
         if not _own_failed_rerun(later):
             service.finish_not_run(remediation.pk, detail=_rerun_already(failed_run, later))
@@ -379,7 +387,7 @@ def _rerun(adf: AdfTransport, row: OutboundDelivery) -> list[FollowUp] | None:
         # This service's own rerun of it failed (the failure not reported yet): the next
         # attempt reruns the group's latest run from its failed activity.
         reference = later.run_id
-    new_run = no_second_start(lambda: adf.rerun_from_failure(where, pipeline, reference))
+    new_run = send_start(row, lambda: adf.rerun_from_failure(where, pipeline, reference))
     service.record_started(remediation.pk, new_run, reference_run_id=reference)
     return [
         FollowUp(
@@ -391,6 +399,17 @@ def _rerun(adf: AdfTransport, row: OutboundDelivery) -> list[FollowUp] | None:
 
 
 _STATUS_WORDS = {"InProgress": "in progress", "Queued": "queued", "Canceling": "being cancelled"}
+
+
+def _unrecorded_own_rerun(row: OutboundDelivery, later: LaterRun) -> bool:
+    """The later run is the one this delivery's earlier attempt started (`sent_unrecorded`):
+    a run no remediation names (an earlier attempt's recorded rerun, failed, is rerun from
+    instead: `_own_failed_rerun`)."""
+    return (
+        bool(later.run_id)
+        and sent_unrecorded(row)
+        and not Remediation.objects.filter(action=RERUN, external_run_id=later.run_id).exists()
+    )
 
 
 def _own_failed_rerun(later: LaterRun) -> bool:

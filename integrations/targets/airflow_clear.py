@@ -4,7 +4,9 @@ watch it (Airflow 3's stable REST API, `/api/v2`, through the official `apache-a
 
 Before the clear, the task instance is read (`GET .../taskInstances/{task_id}`, each mapped
 instance's): one no longer failed (cleared or retried since, running, succeeded) is not cleared
-again, and the remediation ends skipped naming its state and try (`_not_failed_now`).
+again, and the remediation ends skipped naming its state and try (`_not_failed_now`), unless
+this delivery's earlier attempt sent the clear and its worker stopped before recording it
+(`remediating.send_start`): that try is then watched as the clear's.
 `POST /api/v2/dags/{dag_id}/clearTaskInstances` with the run, the task (for a mapped task,
 `[task_id, map_index]` for each of its instances still failing on the ticket: its
 `FAILING_MAP_INDEXES`), `only_failed`, `include_downstream` and `reset_dag_runs` clears it;
@@ -36,11 +38,13 @@ from integrations.targets.base import (
     parse_retry_after,
 )
 from integrations.targets.remediating import (
+    adopt_start,
     gave_up,
     keep_watching,
     look_again_later,
-    no_second_start,
     remediation_of,
+    send_start,
+    sent_unrecorded,
     target_run,
 )
 from rca_project import airflow_api
@@ -311,10 +315,15 @@ def _clear(airflow: AirflowTransport, row: OutboundDelivery) -> list[FollowUp] |
     # The run's own instance first: its 404 is Airflow not having what the ticket names.
     to_read = [map_index, *(index for index in map_indexes if index != map_index)]
     not_failed = _not_failed_now(airflow, dag_id, run_id, task_id, to_read)
+    if not_failed and sent_unrecorded(row):
+        # This delivery's earlier attempt sent the clear, and its worker stopped before it was
+        # recorded: the try running (or done) now is the one it started, watched as such.
+        name = f"{dag_id}/{run_id}/{task_id}"
+        return adopt_start(WATCH, remediation, name, map_indexes=map_indexes)
     if not_failed:
         service.finish_not_run(remediation.pk, detail=not_failed)
         return None
-    cleared = no_second_start(lambda: airflow.clear(dag_id, run_id, task_id, map_indexes))
+    cleared = send_start(row, lambda: airflow.clear(dag_id, run_id, task_id, map_indexes))
     if not cleared:
         raise TransportError(
             f"nothing to clear: {dag_id}.{task_id} in {run_id} is not failed", permanent=True

@@ -8,7 +8,9 @@ the run ends again. A run none of whose tasks failed last (repaired since, or ru
 another ticket's repair of it reruns them too) is not repaired: the remediation ends skipped;
 so is one repaired since its failure reached the ticket by a repair this service did not send
 (people, in the Jobs UI or the API: `_repaired_by_others`), and one a newer run of whose job
-succeeded since (jobs/runs/list: `newer_success`).
+succeeded since (jobs/runs/list: `newer_success`). A repair this delivery's earlier attempt
+sent, its worker stopping before it recorded the repair id (`remediating.send_start`), is
+followed as the repair it started.
 The repairs of one run are sent one at a time (`_sending_alone`).
 Credentials: DATABRICKS_HOST and DATABRICKS_TOKEN (a personal access token;
 no host-metadata discovery probe, as for the analysis's client).
@@ -41,11 +43,14 @@ from integrations.targets.base import (
     is_transient_status,
 )
 from integrations.targets.remediating import (
+    adopt_start,
     gave_up,
     keep_watching,
     look_again_later,
     no_second_start,
     remediation_of,
+    send_start,
+    sent_unrecorded,
     target_run,
 )
 from tickets.databricks_workspace import other_workspace
@@ -239,23 +244,39 @@ def _nothing_failed(run_id: int, run: Any) -> str:
     )
 
 
-def _repaired_by_others(run_id: int, run: Any, since: datetime) -> str:
-    """Why no repair is sent of a run repaired since `since` (the ticket's latest failure) by
-    a repair this service did not send (no remediation names it), whose tasks failed again:
-    people are on it, and a repair beside theirs is not this service's to make ('' when
-    none)."""
+def _repairs_since(run: Any, since: datetime) -> list[Any]:
+    """The run's repairs started after `since` (the ticket's latest failure) that no
+    remediation names (none of this service's recorded repairs), oldest first."""
     since_ms = since.timestamp() * 1000
-    theirs = [
+    later = [
         item
         for item in run.repair_history or []
         if item.id is not None and item.start_time is not None and item.start_time > since_ms
     ]
     ours = set(
         Remediation.objects.filter(
-            action__in=(REPAIR, RESTART), external_run_id__in=[str(item.id) for item in theirs]
+            action__in=(REPAIR, RESTART), external_run_id__in=[str(item.id) for item in later]
         ).values_list("external_run_id", flat=True)
     )
-    others = [item for item in theirs if str(item.id) not in ours]
+    return [item for item in later if str(item.id) not in ours]
+
+
+def _unrecorded_own_repair(row: OutboundDelivery, run: Any, since: datetime) -> int | None:
+    """The id of the repair this delivery's earlier attempt sent and did not record (its
+    worker stopped: `sent_unrecorded`): the latest repair since the ticket's failure that no
+    remediation names; None when there is none, or no such attempt."""
+    others = _repairs_since(run, since)
+    if not others or not sent_unrecorded(row):
+        return None
+    return int(others[-1].id)
+
+
+def _repaired_by_others(run_id: int, run: Any, since: datetime) -> str:
+    """Why no repair is sent of a run repaired since `since` (the ticket's latest failure) by
+    a repair this service did not send (no remediation names it), whose tasks failed again:
+    people are on it, and a repair beside theirs is not this service's to make ('' when
+    none)."""
+    others = _repairs_since(run, since)
     if not others:
         return ""
     latest = others[-1]
@@ -317,6 +338,12 @@ def _start(
     if not _sending_alone(run_id):
         raise Waiting(f"another repair of run {run_id} is being sent")
     run = dbx.get_run(run_id)
+    since = fresh_ticket(row).last_seen
+    unrecorded = _unrecorded_own_repair(row, run, since)
+    if unrecorded is not None:
+        # This delivery's earlier attempt sent it, and its worker stopped before the repair id
+        # was recorded: followed as the repair it started, not skipped as people's.
+        return adopt_start(WATCH, remediation, str(unrecorded), run_id=run_id)
     failed = _failed_tasks(run)
     if run.tasks and not failed:
         # Repaired since (another ticket's repair of the run, as each reruns every failed task
@@ -325,7 +352,7 @@ def _start(
         # again, and no second repair runs beside one.
         service.finish_not_run(remediation.pk, detail=_nothing_failed(run_id, run))
         return None
-    repaired = _repaired_by_others(run_id, run, fresh_ticket(row).last_seen)
+    repaired = _repaired_by_others(run_id, run, since)
     if repaired:
         service.finish_not_run(remediation.pk, detail=repaired)
         return None
@@ -358,7 +385,7 @@ def _start(
         details["restarted_clusters"] = clusters
     history = run.repair_history or []
     latest = next((item.id for item in reversed(history) if item.id is not None), None)
-    repair_id = no_second_start(partial(dbx.repair, run_id, keys, latest))
+    repair_id = send_start(row, partial(dbx.repair, run_id, keys, latest))
     service.record_started(remediation.pk, str(repair_id), **details)
     key = f"remediation:{remediation.pk}:{WATCH}:0"
     return [FollowUp(WATCH, payload={"remediation_id": remediation.pk}, key_suffix=key)]

@@ -10,6 +10,10 @@ reached the service (a timeout, a dropped connection, a server error other than 
 retried, it fails the remediation (`no_second_start`), and people take over. Refusals that
 carried nothing out (429, 503), and failures before the start's request was sent (`unsent`: a
 login, an ADF token request or connection never made), are retried by the engine as usual.
+A worker that dies once its start was sent (before its attempt, and the run id it got,
+committed) leaves the start counted in Redis (`send_start`): the delivery handed out again
+reads the run, and takes the rerun it finds there for its own (`sent_unrecorded`,
+`adopt_start`): watched, not skipped as someone else's.
 A watch's look that gets no answer or a server error looks again later (`look_again_later`):
 the rerun runs on meanwhile.
 A delivery the engine gives up on (a refusal, a start's retries run out, the target no longer
@@ -33,7 +37,14 @@ from django.conf import settings
 
 from integrations import remediation as service
 from integrations.models import OutboundDelivery, Remediation
-from integrations.targets.base import FollowUp, TransportError, fresh_ticket
+from integrations.targets.base import (
+    FollowUp,
+    TransportError,
+    count_send,
+    counted_sends,
+    fresh_ticket,
+    uncount_send,
+)
 
 T = TypeVar("T")
 
@@ -87,6 +98,53 @@ def no_second_start(call: Callable[[], T]) -> T:
                 permanent=True,
             ) from exc
         raise
+
+
+def send_start(row: OutboundDelivery, call: Callable[[], T]) -> T:
+    """Send a rerun's start once (`no_second_start`), counted in Redis before it is sent
+    (committed at once, unlike the attempt, which a worker that dies before its commit rolls
+    back with the run id it got): a delivery handed out again after that finds it counted
+    (`sent_unrecorded`) and takes the rerun it then reads at the service for the one it
+    started. A start refused before it acted (429, 503) or never sent is taken back."""
+    count_send(row)
+    try:
+        return no_second_start(call)
+    except TransportError as exc:
+        if not exc.permanent:  # refused or never sent: nothing ran, it is sent again
+            uncount_send(row)
+        raise
+
+
+def sent_unrecorded(row: OutboundDelivery) -> bool:
+    """Whether an earlier attempt of this delivery sent its start (`send_start`) and ended
+    without recording what it started (its worker stopped: killed, lost): the rerun the service
+    shows since is taken for that start's, not someone else's (should that start not have
+    reached the service, a rerun people made before this delivery came again is taken for it,
+    and watched alike). False when Redis cannot tell (nor remember, then: the run is read as
+    before, and a later run is taken for someone else's)."""
+    return bool(counted_sends(row))
+
+
+# Kept on a remediation whose start an earlier attempt sent and did not record
+# (`adopt_start`): the run or repair it follows was read at the service.
+STARTED_UNRECORDED = "start_unrecorded"
+
+
+def adopt_start(
+    watch: str, remediation: Remediation, external_run_id: str, **details: Any
+) -> list[FollowUp]:
+    """Record the rerun an earlier attempt started (`sent_unrecorded`), as that attempt would
+    have, and watch it: its outcome ends the remediation as its start's would (succeeded,
+    failed, still running), instead of a skip naming it as someone else's rerun."""
+    logger.warning(
+        "remediation %s: an earlier attempt sent its start and stopped before recording it; "
+        "following %s",
+        remediation.pk,
+        external_run_id,
+    )
+    service.record_started(remediation.pk, external_run_id, **details, **{STARTED_UNRECORDED: True})
+    key = f"remediation:{remediation.pk}:{watch}:0"
+    return [FollowUp(watch, payload={"remediation_id": remediation.pk}, key_suffix=key)]
 
 
 def watch_later(

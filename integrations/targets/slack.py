@@ -81,7 +81,7 @@ from integrations.targets.base import (
 )
 from tickets import incidents, lifecycle
 from tickets.lifecycle import REROUTED, Actor
-from tickets.models import ActorKind, Incident, RcaSource, Ticket
+from tickets.models import ActorKind, AuditLog, Incident, RcaSource, Ticket
 from tickets.vocabulary import Severity, SlaStatus, Status
 
 logger = logging.getLogger(__name__)
@@ -490,10 +490,26 @@ def _status_line(ticket: Ticket) -> str:
     if ticket.status == Status.ACKNOWLEDGED:
         return f":eyes: Acknowledged by {slack_escape(ticket.ack_user, 80)}"
     if ticket.status == Status.IN_PROGRESS:
+        taker = _taken_by(ticket)
+        if taker:
+            return f":hammer_and_wrench: In progress: taken by {slack_escape(taker, 80)}"
         return ":hammer_and_wrench: In progress"
     if ticket.resolved_at_source_at:
         return ":large_green_circle: Open (recovered at the source)"
     return ":rotating_light: Open"
+
+
+def _taken_by(ticket: Ticket) -> str:
+    """Who took the ticket (its latest `start_progress` audit entry's actor: a Slack click, the
+    dashboard, admin, the API, JIRA moving its issue to In Progress); '' when none is recorded.
+    Only a take leads to in progress, so the latest one is the one the status is from."""
+    return (
+        AuditLog.objects.filter(ticket_id=ticket.pk, action="start_progress")
+        .order_by("-created_at", "-pk")
+        .values_list("actor_name", flat=True)
+        .first()
+        or ""
+    )
 
 
 def slack_alert(ticket: Ticket) -> tuple[str, list[dict[str, Any]]]:

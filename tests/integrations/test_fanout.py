@@ -853,6 +853,25 @@ def test_a_slack_button_is_told_as_the_persons_action_with_no_note(
 
 
 @pytest.mark.parametrize(
+    ("button", "shown"),
+    [
+        ("rca_acknowledge", ":eyes: Acknowledged by daan"),
+        ("rca_take", ":hammer_and_wrench: In progress: taken by daan"),
+    ],
+)
+def test_the_alert_says_who_acknowledged_or_took_the_ticket(celery_worker, targets, button, shown):
+    """The alert's status line named who acknowledged or resolved a ticket, but a ticket taken
+    (Take it, in progress) said only "In progress": who was on it was left to the thread."""
+    _jira, slack, _ = targets
+    ticket = paged_and_clicked(button)
+
+    ticket.refresh_from_db()
+    blocks = slack.messages[(ticket.slack_channel, ticket.slack_ts)]["blocks"]
+    fields = [f["text"] for b in blocks if b["type"] == "section" for f in b.get("fields", [])]
+    assert f"*Status*\n{shown}" in fields
+
+
+@pytest.mark.parametrize(
     ("action", "step", "status", "words", "typed"),
     [
         ("acknowledge", "acknowledge", "acknowledged", "acknowledged the ticket", {}),

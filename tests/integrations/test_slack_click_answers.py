@@ -197,6 +197,24 @@ def test_a_click_in_a_thread_whose_response_url_expired_is_answered_in_that_thre
     assert not slack.responded
 
 
+def test_an_answer_whose_response_url_timed_out_after_it_was_sent_is_not_posted_twice(
+    celery_worker, slack
+):
+    """Slack took the answer but its reply came after our timeout: the fallback posted it a
+    second time by chat.postEphemeral, and the clicker read it twice. A request sent in full
+    that got no answer may have been shown: it is not answered again."""
+    ticket = taken_ticket(slack)
+    response_url = slack.response_url()
+    slack.stall(4, times=1, path_contains="/actions/")  # past OUTBOUND_TIMEOUT_SECONDS (2)
+
+    click(ticket.pk, RESPONDER_SLACK_ID, response_url=response_url)
+
+    # Taken once the stall ends; a fallback would have been posted at the timeout, before it.
+    [answered] = wait_for(lambda: slack.responded, timeout=20)
+    assert answered["text"] == REFUSED_TAKE
+    assert slack.ephemeral == []
+
+
 def test_a_click_on_a_thread_parent_is_answered_in_the_channel(celery_worker, slack):
     """Slack names the thread of an alert that has replies: the alert itself is in the
     channel, and so is its answer."""

@@ -457,6 +457,79 @@ def test_adf_rerun_whose_token_request_gets_no_answer_is_not_a_refusal_of_our_cr
     assert not arm.requests_to("/createRun")
 
 
+def killed_while_starting(fake: FakeHttpService, row: OutboundDelivery, path: str) -> None:
+    """Deliver `row` in a forked worker that is SIGKILLed while `fake` holds its start request
+    (the first to a path containing `path`), then let the fake carry that start out: it ran at
+    the service, and the worker's transaction, with what it recorded of it, is rolled back.
+    OUTBOUND_TIMEOUT_SECONDS must outlast the wait (the kill comes first)."""
+    import os
+    import signal
+
+    from django.db import connections
+
+    fake.stall(30, times=1, path_contains=path)
+    connections.close_all()  # the child opens its own
+    child = os.fork()
+    if child == 0:  # pragma: no cover (killed while it waits for the start's answer)
+        try:
+            fanout.deliver(row.pk)
+        finally:
+            os._exit(0)
+    try:
+        wait_for(lambda: fake.requests_to(path), timeout=20)
+    finally:
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+        fake.release_stalled()
+    assert OutboundDelivery.objects.get(pk=row.pk).status == OutboundStatus.PENDING
+
+
+def redelivered(row: OutboundDelivery) -> None:
+    """The delivery handed out again (beat's redelivery), once PostgreSQL has let go of the
+    killed worker's row lock."""
+    wait_for(lambda: fanout.deliver(row.pk).status != "busy", timeout=20)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_adf_rerun_whose_worker_was_killed_after_starting_it_is_followed_as_its_own(
+    arm, settings, monkeypatch
+):
+    """The worker died while Data Factory started the rerun: the new run's id was rolled back
+    with its attempt, and the redelivery, reading the failed run, found the group's later run
+    and ended the remediation skipped, "rerun already at Data Factory … invoked by Manual":
+    our own lost rerun named as someone else's. It is followed as the rerun it started, and its
+    success ends the remediation, once."""
+    settings.REMEDIATION_POLL_SECONDS = 1
+    with entra_id_for(arm, settings, monkeypatch):
+        settings.OUTBOUND_TIMEOUT_SECONDS = 30
+        make_policy(action="adf_rerun")
+        ticket = make_ticket()
+        failed_run = ticket.affected_entity["run_id"]
+        arm.add_pipeline_run("rg-data", "adf-prod", adf_pipeline_run(failed_run, ticket.pipeline))
+        started = proposed(ticket.pk)
+        row = OutboundDelivery.objects.get(ticket=ticket, target="adf_rerun")
+        runs = arm.pipeline_runs[("rg-data", "adf-prod")]
+
+        killed_while_starting(arm, row, "/createRun")
+        rerun_id = wait_for(lambda: next((r for r in list(runs) if r != failed_run), None))
+        redelivered(row)
+
+        assert len(arm.requests_to("/createRun")) == 1
+        started.refresh_from_db()
+        assert started.status == "running", started.reason
+        assert started.external_run_id == rerun_id
+        arm.finish_run("rg-data", "adf-prod", rerun_id, "Succeeded")
+        run_pending(ticket.pk)
+
+        started.refresh_from_db()
+        assert started.status == "succeeded"
+        assert f"rerun {rerun_id} succeeded" in started.reason
+        assert len(arm.requests_to("/createRun")) == 1
+        assert not AuditLog.objects.filter(
+            ticket=ticket, action="remediation ended without running"
+        ).exists()
+
+
 # --- Databricks ----------------------------------------------------------------------------------
 
 
@@ -813,6 +886,36 @@ def test_airflow_clear_the_failed_task_and_watch_it(airflow):
     run_pending(ticket.pk)
 
     assert Remediation.objects.get(ticket=ticket).status == "succeeded"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_airflow_clear_whose_worker_was_killed_after_sending_it_is_followed_as_its_own(
+    airflow, settings
+):
+    """The worker died while Airflow took the clear: the redelivery read the task instance
+    cleared (its new try) and ended skipped, "not failed now (cleared or retried since …); no
+    clear was sent", its own clear named as someone else's. It watches that try as the clear's,
+    whose success ends the remediation."""
+    settings.OUTBOUND_TIMEOUT_SECONDS = 30
+    run_id = "scheduled__2025-12-12T00:00:00+00:00"
+    ticket = _airflow_ticket(airflow, run_id)
+    started = proposed(ticket.pk)
+    row = OutboundDelivery.objects.get(ticket=ticket, target="airflow_clear")
+    instance = airflow.instances[("sales_daily", run_id, "load_orders", -1)]
+
+    killed_while_starting(airflow, row, "/clearTaskInstances")
+    wait_for(lambda: instance["try_number"] == 2)
+    redelivered(row)
+
+    assert len(airflow.requests_to("/clearTaskInstances")) == 1
+    started.refresh_from_db()
+    assert started.status == "running", started.reason
+    airflow.finish("sales_daily", run_id, "load_orders", "success")
+    run_pending(ticket.pk)
+
+    started.refresh_from_db()
+    assert started.status == "succeeded"
+    assert len(airflow.requests_to("/clearTaskInstances")) == 1
 
 
 @pytest.mark.parametrize(
@@ -1865,6 +1968,69 @@ def test_a_repair_the_platform_refuses_fails_the_remediation_at_once_with_its_er
     assert Ticket.objects.get(pk=ticket.pk).remediation_status == "failed"
     assert AuditLog.objects.filter(ticket=ticket, action="remediation failed").exists()
     assert remediation.sweep() == 0  # nothing left for beat
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_databricks_repair_whose_worker_was_killed_after_sending_it_is_followed_as_its_own(
+    databricks, settings
+):
+    """The worker died while Databricks took the repair: the redelivery read the run being
+    repaired and ended skipped, "run 7001 is being repaired (repair 5000), none of its tasks
+    failed now: no repair was sent beside it", its own repair named as another's. It follows
+    that repair, whose end ends the remediation."""
+    settings.OUTBOUND_TIMEOUT_SECONDS = 30
+    make_policy(action="databricks_repair", signals=["driver is unreachable"])
+    ticket = _databricks_ticket(databricks)
+    started = proposed(ticket.pk)
+    row = OutboundDelivery.objects.get(ticket=ticket, target="databricks_repair")
+
+    killed_while_starting(databricks, row, "/jobs/runs/repair")
+    wait_for(lambda: databricks.runs[7001].get("repair_history"))
+    redelivered(row)
+
+    assert len(databricks.requests_to("/jobs/runs/repair")) == 1
+    started.refresh_from_db()
+    assert (started.status, started.external_run_id) == ("running", "5000"), started.reason
+    databricks.finish_repair(7001, "FAILED", "Spark driver died again")
+    run_pending(ticket.pk)
+
+    started.refresh_from_db()
+    assert started.status == "failed"
+    assert started.reason.startswith("repair 5000 ended FAILED")
+    assert len(databricks.requests_to("/jobs/runs/repair")) == 1
+
+
+# A storage account key as a refusal quotes the cluster's Spark configuration back.
+ACCOUNT_KEY = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdEFGH+/=="
+
+
+@pytest.mark.parametrize(("status", "left"), [(400, "dead"), (503, "pending")])
+def test_a_refusal_quoting_a_secret_is_kept_redacted(databricks, settings, status, left):
+    """The delivery's `last_error` and its attempts' errors kept the service's own words as
+    they came (the remediation's reason was redacted, the dead letter beside it was not): a
+    secret the service echoed showed in admin and in the API's deliveries to every viewer."""
+    settings.OUTBOUND_TIMEOUT_SECONDS = 1  # the SDK's own retries of a 503 end after it
+    make_policy(action="databricks_repair", signals=["driver is unreachable"])
+    ticket = _databricks_ticket(databricks)
+    refusal = (
+        "Invalid spark_conf: fs.azure.account.key.lake.dfs.core.windows.net="
+        f"{ACCOUNT_KEY} is not allowed"
+    )
+    databricks.fail(
+        status, databricks.error_body(status, refusal), path_contains="/repair", times=None
+    )
+    found = proposed(ticket.pk)
+
+    row = OutboundDelivery.objects.get(ticket=ticket, target="databricks_repair")
+    fanout.deliver(row.pk)
+
+    row.refresh_from_db()
+    assert row.status == left
+    assert "fs.azure.account.key.lake.dfs.core.windows.net=[REDACTED]" in row.last_error
+    errors = [row.last_error, *row.tries.values_list("error", flat=True)]
+    assert all(error and ACCOUNT_KEY not in error for error in errors), errors
+    found.refresh_from_db()
+    assert ACCOUNT_KEY not in found.reason
 
 
 def test_databricks_wrong_token_dead_letters_without_the_token(settings, databricks):

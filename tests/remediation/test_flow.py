@@ -208,6 +208,49 @@ def test_a_regression_after_a_successful_remediation_is_remediated_again(setting
     assert remediation.propose(ticket.pk) is None
 
 
+@pytest.mark.parametrize("how", ["regressed", "reopened"])
+def test_a_remediated_ticket_failing_again_no_longer_says_its_remediation_succeeded(
+    settings, webhook_client, how
+):
+    """The rerun fixed it, then the failure came back (a regression) or people reopened the
+    ticket: its `remediation_status` went on saying `succeeded` (the dashboard's "Remediation
+    succeeded" on a failing ticket) until a next proposal, and none comes where the policy no
+    longer covers the failure. It is cleared with the reopen, the change audited with it; the
+    remediation itself keeps its outcome."""
+    from django.contrib.auth.models import User
+
+    from integrations.models import RemediationPolicy
+    from tickets.models import AuditLog
+
+    body, answer, first = throttled_failure_rerunning(settings, webhook_client)
+    remediation.finish(first.pk, succeeded=True, detail="the playbook reported it")
+    ticket_id = answer["ticket_id"]
+    assert Ticket.objects.get(pk=ticket_id).remediation_status == "succeeded"
+    RemediationPolicy.objects.update(enabled=False)  # nothing is proposed anew
+
+    if how == "regressed":
+        later = {**body, "run_id": f"run-{uuid.uuid4().hex[:8]}"}
+        again = webhook_client("/webhooks/adf/", later).json()
+        assert (again["outcome"], again["ticket_id"]) == ("regressed", ticket_id)
+        processing.process_delivery(
+            WebhookDelivery.objects.get(tracking_id=again["tracking_id"]).pk
+        )
+        action = "regressed"
+    else:
+        lifecycle.reopen(ticket_id, Actor.for_user(User.objects.create_user("ana")))
+        action = "reopen"
+
+    ticket = Ticket.objects.get(pk=ticket_id)
+    assert ticket.status == "open"
+    assert ticket.remediation_status == ""
+    entry = AuditLog.objects.filter(ticket_id=ticket_id, action=action).latest("id")
+    assert entry.before["remediation_status"] == "succeeded"
+    assert entry.after["remediation_status"] == ""
+    first.refresh_from_db()
+    assert first.status == "succeeded"
+    assert Remediation.objects.filter(ticket_id=ticket_id).count() == 1
+
+
 @pytest.mark.parametrize("succeeded", [True, False], ids=["succeeded", "failed"])
 def test_a_regression_while_a_remediation_runs_is_proposed_when_it_ends(
     settings, webhook_client, succeeded
