@@ -30,7 +30,7 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from django.conf import settings
 
-from analysis.logs.formats import traceback_lines
+from analysis.logs.formats import structured_text, traceback_lines
 from analysis.logs.reader import human_size
 from rca_project import airflow_api, timed_read
 from rca_project.airflow_api import AirflowApi, AirflowApiError
@@ -51,8 +51,6 @@ _PYTHON_FORM = re.compile(
 )
 _TEXTS = re.compile(_TEXT, re.S)
 _MAX_TEXTS = 1000
-# The keys of a structured line written in its header, not as key=value.
-_HEADER_KEYS = {"timestamp", "event", "level", "logger", "error_detail"}
 # ASCII digits only: str.isdigit also accepts digits int() refuses ("²").
 _TRY_NUMBER = re.compile(r"[0-9]+")
 _MAP_INDEX = re.compile(r"-?[0-9]+")
@@ -381,25 +379,12 @@ def _handler_texts(value: Any) -> list[str]:
 
 def structured_line(message: dict[str, Any]) -> str:
     """One of Airflow 3's structured log lines as the classic task log line, newline-ended:
-    `[<timestamp>] {<logger>} <LEVEL> - <event> <key>=<value>...`, then its exception (the
-    `error_detail` list) as a Python traceback. A line without a timestamp (Airflow's
-    `::group::` markers) is its event and keys alone."""
-    event = str(message.get("event", ""))
-    extras = " ".join(
-        f"{key}={_value(value)}"
-        for key, value in message.items()
-        if key not in _HEADER_KEYS and value not in (None, "", [], {})
-    )
-    text = f"{event} {extras}" if extras else event
-    if message.get("timestamp"):
-        level = str(message.get("level") or "info").upper()
-        text = f"[{message['timestamp']}] {{{message.get('logger') or ''}}} {level} - {text}"
-    lines = [text.replace("\r", " ").replace("\n", "\n  ")]
+    `[<timestamp>] {<logger>} <LEVEL> - <event> <key>=<value>...` (`structured_text`, as a log
+    file's JSON line is shown too), then its exception (the `error_detail` list) as a Python
+    traceback. A line without a timestamp (Airflow's `::group::` markers) is its event and keys
+    alone."""
+    lines = [structured_text(message)]
     detail = message.get("error_detail")
     if isinstance(detail, list) and detail:
         lines.extend(traceback_lines(detail))
     return "\n".join(lines) + "\n"
-
-
-def _value(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)

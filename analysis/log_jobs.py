@@ -774,6 +774,10 @@ def analyse(job: LogAnalysisJob, mined: MiningResult, progress: _Progress) -> di
     cause = mined.cause_text()
     classification = classify_error(cause)
     error_type = classification.error_type
+    if mined.warnings_only and error_type == "Unknown":
+        # Only warnings' exceptions, of no known cause: a run going on after what it logged
+        # as a warning, not a failure to explain.
+        return build_report(mined, error_type, [], no_error_rca(mined), no_error=True)
     similar = _similar(cause, error_type, job.ticket_id)
     progress.update(Status.ANALYSING, 90, "root-cause analysis")
     rca = _rca(job, mined, error_type, similar)
@@ -876,8 +880,23 @@ def rule_rca_errors(mined: MiningResult) -> list[str]:
 
 
 def no_error_rca(mined: MiningResult) -> dict[str, Any]:
-    """The RCA of a log that holds no error: it says so, and what to read instead."""
+    """The RCA of a log that holds no error: it says so, and what to read instead. A log whose
+    only exceptions were logged as warnings or information (handled by the run) says which."""
     lines = f"{mined.lines:,} line{'s' if mined.lines != 1 else ''}"
+    handled = sum(mined.exception_types.values())
+    if mined.warnings_only and mined.innermost_cause is not None:
+        inner = mined.innermost_cause
+        exceptions = (
+            "its only exceptions were logged as warnings or information, of no known cause "
+            f"(line {inner.innermost.line}: {inner.innermost_text()[:300]})"
+        )
+    elif handled:
+        exceptions = (
+            f"the {'exception it holds was' if handled == 1 else 'exceptions it holds were'} "
+            "logged as information (INFO or below), as a run logs what it handled"
+        )
+    else:
+        exceptions = "none holds an exception"
     recommendations = [
         "Check that this is the log of the run that failed and that it is complete: not cut "
         "before the failure, and not the log of a run or attempt that succeeded.",
@@ -895,12 +914,16 @@ def no_error_rca(mined: MiningResult) -> dict[str, Any]:
     return {
         "root_cause": (
             f"No error was found in the log: none of its {lines} is logged at ERROR or FATAL "
-            "and none holds an exception, so it does not show why the run failed."
+            f"and {exceptions}, so it does not show why the run failed."
         ),
         "recommendations": recommendations,
         "confidence": 0.0,
         "rca_source": RcaSource.RULES.value,
-        "rca_note": "no error or exception in the log: nothing to analyse",
+        "rca_note": (
+            "no error in the log: its exceptions were logged as warnings or information"
+            if handled
+            else "no error or exception in the log: nothing to analyse"
+        ),
     }
 
 
@@ -921,15 +944,23 @@ def build_report(
     error_type: str,
     similar: list[tuple[Ticket, float]],
     rca: dict[str, Any],
+    *,
+    no_error: bool = False,
 ) -> dict[str, Any]:
     summary = mined.as_dict()
     evidence: list[dict[str, Any]] = []
-    seen: set[tuple[str, int]] = set()
+    seen: dict[tuple[str, int], list[str]] = {}
 
     def add(role: str, excerpt: dict[str, Any] | None) -> None:
-        if not excerpt or (excerpt["file"], excerpt["line"]) in seen or len(evidence) >= 40:
+        if not excerpt or len(evidence) >= 40:
             return
-        seen.add((excerpt["file"], excerpt["line"]))
+        # A line is shown once (a log4j line holding its exception: as the innermost cause);
+        # but an Airflow 3 record's exception (its ``error_detail``) is numbered as the
+        # record's line without being part of its text: both are shown.
+        key, text = (excerpt["file"], excerpt["line"]), excerpt["text"]
+        if any(text[:200] in shown or shown[:200] in text for shown in seen.get(key, ())):
+            return
+        seen.setdefault(key, []).append(text)
         evidence.append({"role": role, **excerpt})
 
     chain = summary["innermost_cause"]
@@ -957,7 +988,7 @@ def build_report(
     return {
         **rca,
         "error_type": error_type,
-        "no_error": not mined.found_error,
+        "no_error": no_error or not mined.found_error,
         "evidence": evidence,
         "patterns": summary["patterns"],
         "timeline": summary["timeline"],

@@ -205,6 +205,9 @@ class ParsedLine:
     format: str
     # An indented line of dbt's that goes on with the message of the record before it.
     continues: bool = False
+    # How the line is shown (excerpts, evidence) when it is not its text: a JSON record as the
+    # log line it stands for (``json_record_text``).
+    shown: str = ""
 
 
 def normalise_level(word: str) -> str:
@@ -341,7 +344,52 @@ class LineParser:
             norm if norm in LEVELS else None,
             message,
             "json-lines",
+            shown=json_record_text(data, flat, ts, level, message),
         )
+
+
+# Of a structured (structlog) record, the keys its classic line shows before its event; the
+# others follow it as key=value. ``error_detail`` is its exception (``traceback_lines``).
+STRUCTURED_HEADER_KEYS = frozenset({"timestamp", "event", "level", "logger", "error_detail"})
+_JSON_LOGGER_KEYS = ("logger", "logger_name", "name")
+
+
+def structured_text(record: dict[str, Any]) -> str:
+    """One of Airflow 3's structured log records as the classic task log line, without its
+    exception: ``[<timestamp>] {<logger>} <LEVEL> - <event> <key>=<value>...``; a record
+    without a timestamp (Airflow's ``::group::`` markers) is its event and keys alone. A line
+    break in it is followed by two spaces (the next line reads as part of it)."""
+    event = str(record.get("event", ""))
+    extras = " ".join(
+        f"{key}={value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)}"
+        for key, value in record.items()
+        if key not in STRUCTURED_HEADER_KEYS and value not in (None, "", [], {})
+    )
+    text = f"{event} {extras}" if extras else event
+    if record.get("timestamp"):
+        level = str(record.get("level") or "info").upper()
+        text = f"[{record['timestamp']}] {{{record.get('logger') or ''}}} {level} - {text}"
+    return text.replace("\r", " ").replace("\n", "\n  ")
+
+
+def json_record_text(
+    record: dict[str, Any], flat: dict[str, Any], ts: str, level: str, message: str
+) -> str:
+    """A JSON log record as the one log line it stands for, as excerpts show it: a structlog
+    record (Airflow 3's, with an ``event``) as Airflow's REST API reading writes it
+    (``structured_text``); any other as ``[<time>] {<logger>} <LEVEL> - <message>``, the parts
+    it has. Line breaks become spaces."""
+    if isinstance(record.get("event"), str):
+        text = structured_text(record)
+    else:
+        logger = next((str(flat[k]) for k in _JSON_LOGGER_KEYS if flat.get(k)), "")
+        head = " ".join(
+            part
+            for part in (f"[{ts}]" if ts else "", f"{{{logger}}}" if logger else "", level.upper())
+            if part
+        )
+        text = f"{head} - {message}" if head else message
+    return text.replace("\r", " ").replace("\n", " ")
 
 
 def _dbt_line(name: str, groups: dict[str, str | None]) -> ParsedLine:

@@ -72,9 +72,12 @@ _CACHE_CHARS = 10_000_000  # or when their text reaches this
 # masked before Drain sees them (and as the key of the template cache that spares most Drain
 # calls). A UUID is variable wherever it stands; any other token only where it starts at a
 # boundary (after a space, punctuation, "=", ":", "/" or "_"): a digit inside a name (psycopg2,
-# Py4JJavaError, s3://, Amazon S3, log4j) or a host (sql-prod-01.database.windows.net,
-# ip-10-0-0-1) is part of it and stays, unless it is a number of 3 digits or more ending a
-# lower-case name (job-123; ORA-00942 stays).
+# Py4JJavaError, s3://, Amazon S3, log4j) or a host (sql-prod-01.database.windows.net) is part
+# of it and stays, unless it is a number of 3 digits or more ending a lower-case name (job-123;
+# ORA-00942 stays), or one of the names each run gives anew: py4j's object ids (o123.save), a
+# Spark part file's number (part-00007-…) and an EC2 host's address (ip-10-0-1-23.ec2.internal).
+# Drain merges such a token within one log, where it varies, but a failure line seen once in
+# each run would otherwise be a template of its own in each.
 _HEX = r"[0-9a-fA-F]"
 _MASK = re.compile(
     # Spark's spark-<uuid> and blockmgr-<uuid> directories and part-00000-<uuid>-c000 files
@@ -90,6 +93,12 @@ _MASK = re.compile(
     # and an id's number at the end of a lower-case name: job-123, attempt-1042 (3 digits or
     # more, so sql-prod-01 and executor-7 stay; an upper-case code stays: ORA-00942, HIVE-123)
     r"|(?<=[a-z]-)\d{3,}(?![\w\-]|\.\w)"
+    # py4j's object ids: "An error occurred while calling o123.save."
+    r"|(?<=(?<![\w$.-])o)\d+(?=\.[A-Za-z_])"
+    # a Spark part file's number: part-00007-<uuid>-c000.snappy.parquet, part-00001.parquet
+    r"|(?<=(?<![\w-])part-)\d+(?=[-.])"
+    # an EC2 host's name: ip-10-0-1-23, ip-10-0-1-23.ec2.internal
+    r"|(?<=(?<![\w-])ip-)\d{1,3}(?:-\d{1,3}){3}(?![\w-])"
 )
 _JAVA_EXC = re.compile(
     # A name starts a word (not inside one): read from every letter of a long word, the search
@@ -137,6 +146,10 @@ _PY_FRAME = re.compile(r'\s+File "|\s{2,}\S|\s+\^')
 _PY_GROUP_BAR = re.compile(r"\s*\| ?")
 _PY_GROUP_EDGE = re.compile(r"\s*\+[-+]")
 _ERROR_LEVELS = frozenset({"ERROR", "FATAL"})
+# Records below WARN: an exception logged in one was handled (a retry, a fallback), not the
+# failure (Hadoop's "INFO RetryInvocationHandler: java.net.ConnectException: ... Trying to
+# failover"): it is never the failure by itself.
+_QUIET_LEVELS = frozenset({"TRACE", "DEBUG", "INFO"})
 # Lines another thread may log into a Java stack trace (a log record of its own between two
 # frames) before the trace's next frames or `Caused by:` are no longer read as its own.
 INTERLEAVED_LINES = 5
@@ -203,6 +216,9 @@ class ExceptionChain:
     count: int = 1
     first_line: int = 0  # where it was first seen (0: here)
     first_time: datetime | None = None
+    # The level of the log record the exception belongs to (logged on that record's line or
+    # on the line after it), None when it stands outside any (printed to stderr).
+    level: str | None = None
 
     @property
     def innermost(self) -> ExceptionLink:
@@ -411,6 +427,9 @@ class MiningResult:
     rare_warnings: list[Excerpt]
     timeline: dict[str, Any]
     lines_cut: int = 0  # lines longer than the line limit, read cut to their start and end
+    # The failure is an exception logged at WARN: the log holds no error-level line, nor an
+    # exception outside a record logged at WARN or below.
+    warnings_only: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         def many(items: Iterable[Excerpt]) -> list[dict[str, Any]]:
@@ -479,12 +498,16 @@ class LogMiner:
         self._end: datetime | None = None
         self._time: datetime | None = None
         self._level: str | None = None
+        self._header_line = 0  # the number of the last line with a header, in this file
         # Timeline: counts per (bucket start in epoch seconds, level); buckets widen as needed.
         self._bucket_seconds = 60
         self._timeline: Counter[tuple[int, str]] = Counter()
         # Errors.
         self._first_error: Excerpt | None = None
         self._failure: Excerpt | None = None
+        # Whether the failure so far is an exception logged at WARN: no error shown yet.
+        self._failure_warned = False
+        self._event_level: str | None = None  # the record level of this line's exception
         self._recent_errors: deque[Excerpt] = deque(maxlen=200)
         self._context: deque[Excerpt] = deque(maxlen=CONTEXT_BEFORE)
         self._failure_context: deque[Excerpt] = deque(maxlen=CONTEXT_BEFORE + CONTEXT_AFTER)
@@ -519,6 +542,7 @@ class LogMiner:
             self._end_chains()
             self._files.append(line.file)
             self._level = None
+            self._header_line = 0
         self.lines += 1
         parsed = self._parser.parse(line.text)
         if parsed.header:
@@ -530,10 +554,12 @@ class LogMiner:
                 if self._end is None or parsed.time > self._end:
                     self._end = parsed.time
             self._level = parsed.level
+            self._header_line = line.number
             level_name = parsed.level or "OTHER"
             self._levels[level_name] += 1
             if parsed.time is not None:
                 self._count_timeline(parsed.time, level_name)
+        self._event_level = None
         is_error = self._track_exceptions(line, parsed)
         if self._in_traceback or is_frame(line.text):
             return
@@ -542,13 +568,23 @@ class LogMiner:
             line.number,
             self._time,
             parsed.level if parsed.header else None,
-            line.text[:EXCERPT_CHARS],
+            # A JSON record is shown as the log line it stands for, not as its JSON.
+            (parsed.shown or line.text)[:EXCERPT_CHARS],
         )
         excerpt.pattern = self._mine(parsed.message if parsed.header else self._unframed, excerpt)
+        warned = False
         if parsed.header and parsed.level in _ERROR_LEVELS:
             is_error = True
+        elif is_error and self._event_level in _QUIET_LEVELS:
+            # The exception of a record logged at INFO or below: handled, not an error.
+            is_error = False
+        elif is_error and self._event_level == "WARN":
+            # The exception of a record logged at WARN: the failure only while the log has
+            # shown no error (Spark logs an executor's lost task at WARN), never over one.
+            warned = True
+            is_error = self._failure is None or self._failure_warned
         if is_error:
-            self._error(excerpt, line.text)
+            self._error(excerpt, line.text, warned=warned)
         elif self._after_failure > 0:
             self._failure_context.append(excerpt)
             self._after_failure -= 1
@@ -640,9 +676,17 @@ class LogMiner:
                 coarse[(start - start % self._bucket_seconds, name)] += count
             self._timeline = coarse
 
-    def _error(self, excerpt: Excerpt, text: str) -> None:
-        # The whole line (to CAUSE_CHARS) stays on the failure and the first error only.
-        excerpt.full_text = text[:CAUSE_CHARS] if len(text) > len(excerpt.text) else ""
+    def _error(self, excerpt: Excerpt, text: str, *, warned: bool = False) -> None:
+        # The whole line (to CAUSE_CHARS) stays on the failure and the first error only: the
+        # line as it is written (a JSON record's JSON) when it is shown otherwise.
+        excerpt.full_text = text[:CAUSE_CHARS] if text != excerpt.text else ""
+        if self._failure_warned and not warned:
+            # The first error: the warnings before it were the failure only until one came.
+            if self._first_error is not None:
+                self._first_error.full_text = ""
+            self._first_error = None
+            self._recent_errors.clear()
+        self._failure_warned = warned
         previous = self._failure
         if previous is not None and previous is not self._first_error:
             previous.full_text = ""
@@ -680,6 +724,7 @@ class LogMiner:
                 self._end_interrupted()
                 self._end_py()
                 self._py = ExceptionChain(line.file, line.number, self._time, "python", text)
+                self._py.level = self._record_level(line)
             self._py_state = "frames"
             self._in_traceback = True
             return False
@@ -697,6 +742,7 @@ class LogMiner:
                     self._py_pending.append(link)
                     self._py_state = "after"
                     self._py_message_lines = 0
+                    self._event_level = self._py.level
                     return self._level not in _ERROR_LEVELS
                 self._end_py()
             elif self._py_state == "after":
@@ -749,14 +795,25 @@ class LogMiner:
                 self._end_java()
         if "Exception" in text or "Error" in text or "Failure" in text or "Throwable" in text:
             body = parsed.message if parsed.header else text
-            chain = ExceptionChain(line.file, line.number, self._time, "java", text)
+            shown = parsed.shown or text
+            chain = ExceptionChain(line.file, line.number, self._time, "java", shown)
+            chain.level = self._record_level(line)
             self._add_java_links(chain, body, line.number)
             if chain.links:
                 self._end_interrupted()
                 self._java = chain
                 self._java_trace_lines = 0
+                self._event_level = chain.level
                 return not parsed.header and self._level not in _ERROR_LEVELS
         return False
+
+    def _record_level(self, line: LogLine) -> str | None:
+        """The level of the record an exception starting on this line belongs to: that of the
+        line's header, or of the header on the line before (a record's exception is printed
+        after its message), else None."""
+        if self._header_line and line.number - self._header_line <= 1:
+            return self._level
+        return None
 
     def _add_java_links(self, chain: ExceptionChain, text: str, number: int) -> None:
         for match in _JAVA_EXC.finditer(text):
@@ -813,9 +870,13 @@ class LogMiner:
     def result(self, *, text_bytes: int = 0) -> MiningResult:
         self._end_chains()
         failure = self._failure
-        if failure is None and self._chains:
-            # No error-level line (a Spark OOM logged at WARN): the last exception is the failure.
-            chain = self._chains[-1]
+        warnings_only = self._failure_warned
+        unhandled = [c for c in self._chains if c.level not in _QUIET_LEVELS]
+        if failure is None and unhandled:
+            # No error-level line (a Spark OOM logged at WARN): the last exception is the
+            # failure, unless it was logged at INFO or below.
+            chain = unhandled[-1]
+            warnings_only = chain.level == "WARN"
             failure = Excerpt(
                 chain.file,
                 chain.line,
@@ -841,11 +902,12 @@ class LogMiner:
             burst=self._burst(failure),
             failure_context=self._context_excerpts(failure),
             chains=self._reported_chains(),
-            innermost_cause=self._cause_chain(failure),
+            innermost_cause=self._cause_chain(failure, warned=warnings_only),
             exception_types=dict(self._exception_types.most_common(20)),
             rare_at_failure=self._rare(failure),
             rare_warnings=self._rare_warnings(),
             timeline=self._timeline_buckets(),
+            warnings_only=warnings_only,
         )
 
     def _top_patterns(self) -> list[dict[str, Any]]:
@@ -898,24 +960,27 @@ class LogMiner:
             chains.insert(0, first)
         return chains[-10:]
 
-    def _cause_chain(self, failure: Excerpt | None) -> ExceptionChain | None:
-        """The chain at (or last before) the failure; among chains near it, the deepest one.
+    def _cause_chain(self, failure: Excerpt | None, *, warned: bool) -> ExceptionChain | None:
+        """The chain at (or last before) the failure; among chains near it, the deepest one,
+        of those not logged at WARN when the failure is an error and any other is near (a
+        warning's exception, a clean-up failing as the job shuts down, is not what failed).
         When its innermost message is only a wrapper's text (``states_no_cause``), the last
         earlier chain of its file (of the MAX_CHAINS_KEPT kept) whose message names a cause,
         if it is within the failure's burst window of the wrapper (BURST_WINDOW_SECONDS by
         their times, else BURST_WINDOW_LINES): a wrapper is logged as its cause propagates,
         moments after it, while an error long before (of an earlier run or retry written to
         the same file) is not what it wraps."""
-        if not self._chains:
+        if not self._chains or failure is None:
             return None
         candidates = list(self._chains)
-        if failure is not None:
-            near = [
-                c
-                for c in candidates
-                if c.file == failure.file and failure.line - BURST_WINDOW_LINES <= c.line
-            ]
-            candidates = near or candidates
+        near = [
+            c
+            for c in candidates
+            if c.file == failure.file and failure.line - BURST_WINDOW_LINES <= c.line
+        ]
+        candidates = near or candidates
+        if not warned:
+            candidates = [c for c in candidates if c.level != "WARN"] or candidates
         chosen = max(reversed(candidates), key=lambda c: (len(c.links), c.line))
         if not _states_no_cause(chosen):
             return chosen

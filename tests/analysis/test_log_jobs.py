@@ -9,6 +9,7 @@ import json
 import re
 import threading
 import time
+import uuid
 import zipfile
 from datetime import timedelta
 from pathlib import Path
@@ -1627,3 +1628,160 @@ def test_a_dag_runs_own_failure_reads_no_task_log(airflow_api, webhook_client):
 
     assert job.source == "ticket"
     assert not airflow_api.requests_to("/logs/")
+
+
+# --- warnings, handled exceptions and JSON records as evidence -----------------------------------
+def analysed(name: str, text: str) -> dict[str, Any]:
+    job = upload_job(make_user(f"u-{uuid.uuid4().hex[:8]}", "viewer"), (name, text.encode()))
+    log_jobs.run_job(str(job.id))
+    job.refresh_from_db()
+    assert job.status == "done", job.error
+    return report_of(job)
+
+
+# A Spark driver log: the task fails on the SQL login (an error with its trace), Spark aborts
+# the job, then a clean-up logs a warning with a deeper trace of its own as the job shuts down.
+SPARK_FAILURE_THEN_CLEANUP_WARNING = """\
+24/05/14 09:12:01 INFO SparkContext: Running Spark version 3.5.0
+24/05/14 09:15:40 ERROR Executor: Exception in task 7.0 in stage 3.0 (TID 42)
+org.apache.spark.SparkException: Task failed while writing rows.
+\tat org.apache.spark.sql.errors.QueryExecutionErrors$.taskFailedWhileWritingRowsError(Qu\
+eryExecutionErrors.scala:789)
+Caused by: com.microsoft.sqlserver.jdbc.SQLServerException: Login failed for user 'etl'.
+\tat com.microsoft.sqlserver.jdbc.SQLServerException.makeFromDatabaseError(SQLServerExcep\
+tion.java:265)
+24/05/14 09:15:41 ERROR TaskSetManager: Task 7 in stage 3.0 failed 1 times; aborting job
+24/05/14 09:15:43 WARN FileSystem: Cleaner thread failed to delete a staging file, will retry
+java.io.IOException: Could not delete s3a://lake/tmp/_temporary/0/part-00007.c000
+\tat org.apache.hadoop.fs.s3a.S3AFileSystem.delete(S3AFileSystem.java:3120)
+Caused by: java.nio.file.AccessDeniedException: s3a://lake/tmp: getFileStatus: 403 Forbidden
+\tat org.apache.hadoop.fs.s3a.S3AUtils.translateException(S3AUtils.java:249)
+Caused by: com.amazonaws.services.s3.model.AmazonS3Exception: Forbidden (Status Code: 403)
+\tat com.amazonaws.http.AmazonHttpClient.handle(AmazonHttpClient.java:1819)
+24/05/14 09:15:44 INFO SparkContext: Successfully stopped SparkContext
+"""
+
+
+@pytest.mark.django_db
+def test_a_warnings_exception_after_the_failure_is_neither_the_failure_nor_its_cause():
+    report = analysed("driver.log", SPARK_FAILURE_THEN_CLEANUP_WARNING)
+    roles = {e["role"]: e for e in report["evidence"]}
+    assert roles["failure"]["line"] == 7
+    assert roles["first error"]["line"] == 2
+    assert report["innermost_cause"]["type"] == "com.microsoft.sqlserver.jdbc.SQLServerException"
+    assert report["error_type"] == "AuthenticationError"
+    assert "rejected the credentials of user 'etl'" in report["root_cause"]
+
+
+# An Airflow 2 task log: a warning with its traceback (the task goes on), then the failure.
+AIRFLOW_WARNING_THEN_FAILURE = """\
+[2024-05-14, 09:00:01 UTC] {taskinstance.py:2193} INFO - Starting attempt 1 of 3
+[2024-05-14, 09:00:04 UTC] {lineage.py:77} WARNING - Could not emit lineage for load_orders
+Traceback (most recent call last):
+  File "/opt/airflow/plugins/lineage.py", line 71, in emit
+    client.emit(event)
+requests.exceptions.ReadTimeout: HTTPSConnectionPool(host='marquez', port=443): Read timed out.
+[2024-05-14, 09:00:09 UTC] {taskinstance.py:2731} ERROR - Task failed with exception
+Traceback (most recent call last):
+  File "/opt/airflow/dags/sales.py", line 31, in load
+    conn = psycopg2.connect(dsn)
+psycopg2.OperationalError: FATAL:  password authentication failed for user "etl"
+[2024-05-14, 09:00:09 UTC] {taskinstance.py:1206} INFO - Marking task as UP_FOR_RETRY.
+"""
+
+
+@pytest.mark.django_db
+def test_a_warnings_traceback_before_the_failure_is_not_the_first_error():
+    report = analysed("task.log", AIRFLOW_WARNING_THEN_FAILURE)
+    errors = {
+        e["role"]: e["line"]
+        for e in report["evidence"]
+        if e["role"] in {"failure", "first error", "error before the failure", "innermost cause"}
+    }
+    # The failure is the first error too (shown once, as the failure).
+    assert errors == {"failure": 7, "innermost cause": 11}
+    assert report["innermost_cause"]["type"] == "psycopg2.OperationalError"
+    assert report["error_type"] == "AuthenticationError"
+
+
+# A task that succeeded: its only exception is a warning's (handled), of no known cause.
+AIRFLOW_SUCCESS_WITH_A_WARNING = """\
+[2024-05-14, 09:00:01 UTC] {taskinstance.py:2193} INFO - Starting attempt 1 of 3
+[2024-05-14, 09:00:04 UTC] {lineage.py:77} WARNING - Could not emit lineage for load_orders
+Traceback (most recent call last):
+  File "/opt/airflow/plugins/lineage.py", line 71, in emit
+    client.emit(event)
+openlineage.client.transport.TransportError: emit rejected event
+[2024-05-14, 09:00:20 UTC] {python.py:201} INFO - Done. Returned value was: 1042
+[2024-05-14, 09:00:20 UTC] {taskinstance.py:1138} INFO - Marking task as SUCCESS.
+[2024-05-14, 09:00:20 UTC] {local_task_job_runner.py:234} INFO - Task exited with return code 0
+"""
+# A Spark run that finished: Hadoop logs the connection it retried at INFO.
+SPARK_SUCCESS_WITH_A_RETRY = """\
+24/05/14 09:12:01 INFO SparkContext: Running Spark version 3.5.0
+24/05/14 09:12:03 INFO RetryInvocationHandler: java.net.ConnectException: Call From ip-10-0-\
+1-23.ec2.internal/10.0.1.23 to namenode-1:8020 failed on connection exception: java.net.Connect\
+Exception: Connection refused, while invoking ClientNamenodeProtocolTranslatorPB.getFileInfo ov\
+er namenode-1/10.0.1.5:8020. Trying to failover after sleeping for 1130ms.
+24/05/14 09:12:05 INFO DAGScheduler: Job 0 finished: save at NativeMethodAccessorImpl.java:0, t\
+ook 2.41 s
+24/05/14 09:12:06 INFO SparkContext: Successfully stopped SparkContext
+"""
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("log", "says"),
+    [
+        (
+            AIRFLOW_SUCCESS_WITH_A_WARNING,
+            "its only exceptions were logged as warnings or information, of no known cause "
+            "(line 6: openlineage.client.transport.TransportError: emit rejected event)",
+        ),
+        (SPARK_SUCCESS_WITH_A_RETRY, "the exception it holds was logged as information"),
+    ],
+)
+def test_a_log_whose_exceptions_were_handled_is_reported_as_holding_no_error(log, says):
+    report = analysed("task.log", log)
+    assert (report["no_error"], report["error_type"], report["similar"]) == (True, "Unknown", [])
+    assert report["root_cause"].startswith("No error was found in the log: none of its")
+    assert says in report["root_cause"]
+    assert "failed with an error that matches no known cause" not in report["root_cause"]
+    assert "The pipeline failed" not in report["root_cause"]
+    assert report["rca_note"] == (
+        "no error in the log: its exceptions were logged as warnings or information"
+    )
+
+
+@pytest.mark.django_db
+def test_an_airflow_3_log_file_shows_its_records_as_the_rest_api_reading_does(airflow_api):
+    """The same Airflow 3 log, uploaded as its JSON lines file or read through the REST API,
+    gives the same evidence: each record as its task log line, never its JSON."""
+    airflow_api.add_log("sales_daily", AIRFLOW_RUN, "load_orders", 2, AIRFLOW3_LINES)
+    ticket = airflow_ticket(served(airflow_api))
+    job = log_jobs.create_job_for_ticket(make_user("a3", "viewer"), ticket)
+    log_jobs.run_job(str(job.id))
+    job.refresh_from_db()
+    through_api = report_of(job)
+
+    uploaded = analysed("attempt=2.log", "\n".join(json.dumps(r) for r in AIRFLOW3_LINES) + "\n")
+
+    def shown(report: dict[str, Any]) -> list[tuple[str, str]]:
+        return [(e["role"], e["text"]) for e in report["evidence"]]
+
+    failure = ("failure", "[2025-12-10T00:00:09.900000Z] {task} ERROR - Task failed with exception")
+    assert failure in shown(uploaded)
+    inner = (
+        'psycopg2.OperationalError: connection to server at "db-01" (10.0.0.5), port 5432 '
+        "failed: Connection refused"
+    )
+    assert ("innermost cause", inner) in shown(uploaded)
+    # The API's reading numbers the traceback's lines on (a file's, as its record): it shows
+    # some of them as rare lines too.
+    assert set(shown(uploaded)) <= set(shown(through_api))
+    assert not any(e["text"].startswith("{") for e in uploaded["evidence"])
+    assert [e["text"] for e in uploaded["failure_context"]][:2] == [
+        '::group::Log message source details sources=["/logs/attempt=2.log"]',
+        "[2025-12-10T00:00:01.100000Z] {airflow.task} INFO - Connecting to warehouse host=db-01",
+    ]
+    assert uploaded["innermost_cause"]["type"] == "psycopg2.OperationalError"
