@@ -34,6 +34,8 @@ from functools import cache, partial
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
+from analysis.redaction import redact
+
 if TYPE_CHECKING:  # the SDKs are imported lazily: databricks.sdk alone takes seconds to import
     from azure.core.credentials import TokenCredential
     from azure.mgmt.datafactory import DataFactoryManagementClient
@@ -514,7 +516,12 @@ def _read_output(
         return
     # A For each task's output has no error: its iterations' (`_iteration_errors`) stay.
     failure.error = _ANSI.sub("", _text(output.error)) or failure.error
-    failure.error_trace = _clip_tail(_ANSI.sub("", _text(output.error_trace)), TRACE_KEEP_CHARS)
+    # Its tails (this one, and TRACE_MESSAGE_CHARS of it in the message) are cut from the
+    # redacted trace: a tail that began inside a secret (`word="…`, a key's last characters)
+    # keeps no word a rule knows it by, so the redaction of the details and of the message
+    # made from it would keep the rest.
+    trace = redact(_ANSI.sub("", _text(output.error_trace)))
+    failure.error_trace = _clip_tail(trace, TRACE_KEEP_CHARS)
     metadata = output.metadata
     if metadata is not None:
         failure.run_page_url = failure.run_page_url or _text(metadata.run_page_url)

@@ -206,6 +206,9 @@ _TOKEN_FORMATS: list[tuple[tuple[str, ...], str]] = [
     (("glc_",), r"glc_(?<!\wglc_)[A-Za-z0-9+/]{32,1024}={0,2}(?![\w+/=])"),
     # Atlassian (Jira, Confluence) API token
     (("ATATT",), r"ATATT(?<!\wATATT)[A-Za-z0-9_=-]{40,1024}(?![\w=-])"),
+    # Telegram bot token (Airflow's TelegramOperator and notifier; in the Bot API's URL as
+    # `/bot<token>/sendMessage`): the bot's id, a colon, "AA" and 32 or 33 more
+    ((":AA",), r"(?:(?<=/bot)|(?<![\w:]))\d{6,12}:AA[A-Za-z0-9_-]{32,33}(?![\w-])"),
 ]
 
 # --- key=value / key: value pairs (folded) ----------------------------------------------------
@@ -215,7 +218,7 @@ _TOKEN_FORMATS: list[tuple[tuple[str, ...], str]] = [
 _SHORT_KEYS = frozenset({"sig", "pwd", "pass", "sas"})
 _KV_KEY_QUALIFIERS = (
     r"(?:api|access|account|secret|private|master|subscription|storage|sas|signing|client"
-    r"|encryption|functions?|principal)"
+    r"|encryption|functions?|principal|fernet)"
 )
 _KEY_CORE = (
     r"(?:password|passwd|passphrase|pass|pwd|secret|token|signature|sig|sas|apikey"
@@ -289,6 +292,44 @@ _HADOOP_CLOUD_CREDENTIAL = re.compile(
     r"|client\.secret|refresh\.token)"
     r"[\"']?(?:[ \t]{0,10}[,=:][ \t]{0,10}|[ \t]{1,10})[\"']?)"
     r"(?P<val>[^\s\"']{1,8192})"
+)
+# Chat incoming webhooks whose URL is the credential (anyone holding it posts to the channel),
+# which an ADF Web activity's or an Airflow notifier's error quotes whole: Microsoft Teams'
+# connectors (`<tenant>.webhook.office.com/webhookb2/<group>@<tenant>/IncomingWebhook/<id>/
+# <owner>[/<key>]`, the older `outlook.office.com/webhook/…`) and Discord's
+# (`discord.com/api/webhooks/<id>/<token>`). The host and the kind stay; the path is masked
+# (folded).
+_CHAT_WEBHOOK_URL = re.compile(
+    r"(?P<pre>https?://(?:(?:[a-z0-9-]{1,63}\.)?webhook\.office\.com/webhookb2/"
+    r"|outlook\.office(?:365)?\.com/webhook(?:b2)?/"
+    r"|(?:ptb\.|canary\.)?discord(?:app)?\.com/api/(?:v\d{1,2}/)?webhooks/\d{1,30}/))"
+    r"[a-z0-9@/._~%-]{10,2048}"
+)
+# XML holding a secret: an element named for one (`<password>…</password>`,
+# `<db:ClientSecret>`), and a Hadoop/Hive configuration property (hive-site.xml,
+# core-site.xml: `<name>javax.jdo.option.ConnectionPassword</name><value>…</value>`), as a
+# Spark or Hive metastore error prints them. The element's name ends with the secret's word
+# (`<passwordPolicy>` is no secret), or is one of the short words alone (`<bypass>` neither:
+# _XML_SECRET_TAG, checked on the name matched, so the pattern is one plain scan); a
+# property's value is masked when its name holds one (_XML_PROPERTY_SECRET). Folded.
+_XML_SECRET_ELEMENT = re.compile(
+    r"<(?P<tag>[a-z0-9_.:-]{1,64}+)(?:[ \t][^<>]{0,256})?>"
+    r"(?P<val>[^<]{1,8192})</(?P=tag)[ \t]{0,10}>"
+)
+_XML_SECRET_TAG = re.compile(
+    r"[a-z0-9_.:-]{0,64}?(?:password|passwd|passphrase|secret|token|apikey"
+    r"|(?:api|access|account|secret|private|client|subscription|encryption|master|shared)"
+    r"[_.-]?key)|pass|pwd|sas|sig"
+)
+_XML_PROPERTY = re.compile(
+    r"<name>[ \t]{0,10}(?P<key>[^<\s]{1,255})[ \t]{0,10}</name>\s{0,200}"
+    r"(?:<description>[^<]{0,2000}</description>\s{0,200})?"
+    r"<value>(?P<val>[^<]{1,8192})</value>"
+)
+_XML_PROPERTY_SECRET = re.compile(
+    r"(?:password|passwd|passphrase|secret|token|credential"
+    r"|(?:^|[._-])(?:api|access|account|private|client|encryption|master|shared|sas)[._-]?key)"
+    r"(?![a-z])"
 )
 # What Hadoop says after such a name that is no credential: the exception the setting raised
 # (`org.apache.hadoop.fs.azure.KeyProviderException:`), or the class a setting names
@@ -898,6 +939,22 @@ def _hadoop_credential(m: re.Match[str], text: str) -> str:
     return _group(m, text, "pre") + REDACTED
 
 
+def _xml_secret_element(m: re.Match[str], text: str) -> str:
+    value = _group(m, text, "val")
+    if not _XML_SECRET_TAG.fullmatch(m["tag"]) or not value.strip() or value.strip() == REDACTED:
+        return text[m.start() : m.end()]
+    start, end = m.span("val")
+    return text[m.start() : start] + REDACTED + text[end : m.end()]
+
+
+def _xml_property(m: re.Match[str], text: str) -> str:
+    value = _group(m, text, "val")
+    if not _XML_PROPERTY_SECRET.search(m["key"]) or not value.strip() or value.strip() == REDACTED:
+        return text[m.start() : m.end()]
+    start, end = m.span("val")
+    return text[m.start() : start] + REDACTED + text[end : m.end()]
+
+
 def _is_basic_credential(value: str) -> bool:
     # base64("user:pass") is often letters only ("dXNlcjpwYXNz"), so _looks_random misses it.
     try:
@@ -1228,11 +1285,32 @@ _RULES: list[_Rule] = [
     _Rule(_AWS_KEY_PAIR, _aws_key_pair, any_hints=("AKIA", "ASIA")),
     *(_Rule(re.compile(p), REDACTED, any_hints=h) for h, p in _TOKEN_FORMATS),
     _Rule(
-        # Incoming webhooks (services/) and the response_url of interactions (actions/).
-        re.compile(r"(?P<pre>https://hooks\.slack\.com/(?:services|actions)/)[A-Za-z0-9/]{10,255}"),
+        # Incoming webhooks (services/), the response_url of interactions (actions/), and
+        # Workflow Builder's webhook triggers (workflows/, triggers/).
+        re.compile(
+            r"(?P<pre>https://hooks\.slack\.com/(?:services|actions|workflows|triggers)/)"
+            r"[A-Za-z0-9/]{10,255}"
+        ),
         _keep_prefix,
         hints=("hooks.slack.com",),
     ),
+    _Rule(
+        _CHAT_WEBHOOK_URL,
+        _keep_prefix,
+        fold=True,
+        hints=("://",),
+        any_hints=("webhook.office.com", "outlook.office", "discord"),
+    ),
+    _Rule(
+        _XML_SECRET_ELEMENT,
+        _xml_secret_element,
+        fold=True,
+        hints=("</",),
+        any_hints=("pass", "pwd", "secret", "token", "sig", "sas", "key"),
+    ),
+    # Its log lines are found by "<name>", read with the line after (_SPANNING_WORDS): a
+    # property is written a line each for its name and its value.
+    _Rule(_XML_PROPERTY, _xml_property, fold=True, hints=("<name>",)),
     _Rule(_HADOOP_AZURE_CREDENTIAL, _hadoop_credential, fold=True, hints=("fs.azure.",)),
     _Rule(
         _HADOOP_CLOUD_CREDENTIAL,
@@ -1477,7 +1555,9 @@ _SECRET_WORDS = frozenset(
 _KEY_QUALIFIERS = frozenset(
     {"api", "access", "account", "secret", "private", "master", "subscription", "storage"}
     | {"shared", "sas", "signing", "client", "encryption", "auth", "app", "function", "functions"}
-    | {"principal"}
+    # Airflow's fernet_key ([core] fernet_key, AIRFLOW__CORE__FERNET_KEY) decrypts every
+    # connection's password and variable its database holds.
+    | {"principal", "fernet"}
 )
 # Trailing words that still denote the secret itself: password_hash, secret_value, token_b64.
 _SECRET_SUFFIXES = frozenset(
@@ -1634,8 +1714,9 @@ _PEM_BODY_LINE = re.compile(r"[A-Za-z0-9+/=]{1,100}")
 
 # A line holding one of these words goes through the rules with the lines around it (within its
 # batch, not across a blank line): a CREATE USER … IDENTIFIED BY statement, its password on the
-# next line, or a .netrc entry written a token a line, spans them.
-_SPANNING_WORDS = ("identified", "password")
+# next line, a .netrc entry written a token a line, or a Hadoop XML property (its <name> line,
+# then its <value> line) spans them.
+_SPANNING_WORDS = ("identified", "password", "<name>")
 _SPANNED_BEFORE = 3
 _SPANNED_AFTER = 1
 # How far a line's redaction reaches over the lines around it: a statement's password is read

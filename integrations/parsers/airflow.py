@@ -32,6 +32,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from analysis.redaction import redact
 from integrations.events import (
     RUN_KEY_LIMIT,
     EventKind,
@@ -246,7 +247,12 @@ def airflow_deployment(named: str, base_url: str, log_url: str) -> str:
 
 def _bounded_exception(text: str) -> str:
     """`text` if it fits in MESSAGE_LIMIT characters, else its head and its tail (where a
-    traceback's own error line is)."""
+    traceback's own error line is), cut from the redacted text: a tail starting inside a secret
+    (`sword=<password>`, the last lines of a key) keeps no word a rule knows it by, so it
+    would be stored, shown and sent as it is (ingest redacts the event again: a no-op here)."""
+    if len(text) <= MESSAGE_LIMIT:
+        return text
+    text = redact(text)
     if len(text) <= MESSAGE_LIMIT:
         return text
     tail = MESSAGE_LIMIT - MESSAGE_HEAD - len(_ELIDED)

@@ -15,6 +15,7 @@ from analysis.enrichment import (
     ADF_SOURCE,
     DATABRICKS_SOURCE,
     TRACE_KEEP_CHARS,
+    TRACE_MESSAGE_CHARS,
     AdfConfig,
     DatabricksConfig,
     Enrichment,
@@ -26,6 +27,7 @@ from analysis.enrichment import (
     latest_failed_adf_run,
     latest_failed_adf_trigger_run,
 )
+from analysis.redaction import redact, redact_data
 from tests.fakes.azure_management_api import (
     FakeAzureManagement,
     adf_activity_run,
@@ -711,3 +713,44 @@ def test_adf_credential_from_settings_builds_a_client_secret_credential() -> Non
     credential = adf_credential_from_settings("tenant-id", "client-id", "secret")
 
     assert isinstance(credential, ClientSecretCredential)
+
+
+@pytest.mark.parametrize("kept", [TRACE_KEEP_CHARS, TRACE_MESSAGE_CHARS])
+@pytest.mark.parametrize("cut_into", [4, len('password="') + 3])
+def test_a_databricks_trace_cut_inside_a_secret_keeps_none_of_it(
+    databricks: FakeDatabricks, kept: int, cut_into: int
+) -> None:
+    """The trace's tail is kept (8 KiB in the details, 3 KiB of it in the message); a tail that
+    began inside a secret (`word="…`, or the password's last characters) kept the rest of it,
+    which the redaction of the details and of the message no longer recognised without its
+    key."""
+    secret = "Hunter2!Notebook-Secret-9xQ"
+    pair = f'password="{secret}"'
+    ending = "\nSqlException: Login failed for user 'etl'. SQLSTATE: 28000"
+    # A trace longer than both tails, or (for the message's) one the details keep whole.
+    frames = 300 if kept == TRACE_KEEP_CHARS else 20
+    lead = python_trace(frames).replace("\x1b[0;31m", "").replace("\x1b[0m", "")
+    line = f"---> 12 conn = pyodbc.connect(server='db01', user='etl', {pair})\n"
+    # The tail kept (its last `kept - 1` characters, after an ellipsis) starts `cut_into`
+    # characters into the pair.
+    filler = "y" * (kept - 1 - (len(pair) - cut_into) - len(")\n") - len(ending))
+    trace = lead + line + filler + ending
+    assert trace[-(kept - 1) :].startswith(pair[cut_into:])
+    assert (
+        len(trace) > TRACE_KEEP_CHARS if kept == TRACE_KEEP_CHARS else len(trace) < TRACE_KEEP_CHARS
+    )
+    databricks.add_run(job_run(run_id=7001, tasks=[task("load", 7002, "FAILED")]))
+    databricks.outputs[7002] = {
+        "error": "SqlException: Login failed for user 'etl'.",
+        "error_trace": trace,
+    }
+
+    result = enrich_databricks_run(dbx_config(databricks), "7001")
+
+    assert isinstance(result, Enrichment)
+    # What analysis.services stores and sends on: the message and the details, redacted.
+    message, details = redact(result.error_message), redact_data(result.details)
+    assert message.rstrip().endswith("SQLSTATE: 28000")
+    assert details["error_trace"].endswith("SQLSTATE: 28000")
+    for text in (message, details["error_trace"]):
+        assert secret[-10:] not in text, text[:200]

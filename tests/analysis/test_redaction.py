@@ -1834,3 +1834,126 @@ def test_a_body_key_is_redacted_as_its_text_would_be(text: str) -> None:
         redacted = redact_data({key: "refused", "nested": [{key: 1}]})
         assert list(redacted) == [redact(key), "nested"]
         assert list(redacted["nested"][0]) == [redact(key)]
+
+
+# --- chat webhooks, bot tokens, Airflow's fernet key and XML (a Teams connector URL quoted by an
+# ADF Web activity's error, a Hive metastore error printing hive-site.xml) -------------------------
+TEAMS_URL = (
+    "https://contoso.webhook.office.com/webhookb2/0a1b2c3d-1111-2222-3333-444455556666"
+    "@72f988bf-86f1-41af-91ab-2d7cd011db47/IncomingWebhook/9f8e7d6c5b4a39281706f5e4d3c2b1a0/"
+    "0a1b2c3d-1111-2222-3333-444455556666"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "gone", "kept"),
+    [
+        (
+            f"Operation on target Notify failed: Error calling the endpoint '{TEAMS_URL}'. "
+            "Response status code: 'ClientError'",
+            ["9f8e7d6c5b4a39281706f5e4d3c2b1a0", "IncomingWebhook", "72f988bf"],
+            ["https://contoso.webhook.office.com/webhookb2/", "Response status code"],
+        ),
+        (
+            "POST https://outlook.office.com/webhook/a1b2@c3d4/IncomingWebhook/5e6f7a8b/9c0d"
+            " returned 410 Gone",
+            ["5e6f7a8b"],
+            ["https://outlook.office.com/webhook/", "410 Gone"],
+        ),
+        (
+            "discord notifier: https://discord.com/api/webhooks/123456789012345678/"
+            "aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789_-aBcDeFgH 401",
+            ["aBcDeFgHiJkLmNoPqRsTuVwXyZ"],
+            ["https://discord.com/api/webhooks/123456789012345678/", " 401"],
+        ),
+        (
+            "MetaException: <property><name>javax.jdo.option.ConnectionPassword</name>"
+            "<value>Hunter2!x</value></property>",
+            ["Hunter2!x"],
+            ["javax.jdo.option.ConnectionPassword", "<value>", "</value></property>"],
+        ),
+        (
+            "<name>fs.azure.account.key.stprod.dfs.core.windows.net</name> <value>"
+            + "Ak1" * 20
+            + "==</value>",
+            ["Ak1Ak1"],
+            ["fs.azure.account.key.stprod.dfs.core.windows.net"],
+        ),
+        (
+            "settings.xml: <server><id>nexus</id><password>Hunter2!x</password></server>",
+            ["Hunter2!x"],
+            ["<id>nexus</id><password>", "</password></server>"],
+        ),
+        (
+            "slack_sdk WebhookClient: https://hooks.slack.com/workflows/T0123ABCD/A0456EFGH/"
+            "123456789012345678/aB3dE5fG7hI9jK1lM3nO5pQ7 answered 404",
+            ["aB3dE5fG7hI9jK1lM3nO5pQ7", "123456789012345678"],
+            ["https://hooks.slack.com/workflows/", "answered 404"],
+        ),
+        (
+            "TelegramOperator: POST https://api.telegram.org/bot123456789:AAHdqTcvCH1vGWJxfSeof"
+            "SAs0K5PALDsaw/sendMessage returned 401",
+            ["AAHdqTcvCH1vGWJxfSeof", "123456789:"],
+            ["https://api.telegram.org/bot", "/sendMessage returned 401"],
+        ),
+        (
+            "cryptography.fernet.InvalidToken with "
+            "AIRFLOW__CORE__FERNET_KEY=81HqDtbqAywKSOumSha3BhWNOdQ26slT6K0YaZeZyPs= set",
+            ["81HqDtbqAywKSOumSha3BhWNOdQ26slT6K0YaZeZyPs="],
+            ["AIRFLOW__CORE__FERNET_KEY=", "cryptography.fernet.InvalidToken"],
+        ),
+        (
+            '<db:ClientSecret encoding="plain">q8W~abc.Def</db:ClientSecret>',
+            ["q8W~abc.Def"],
+            ['<db:ClientSecret encoding="plain">', "</db:ClientSecret>"],
+        ),
+    ],
+)
+def test_chat_webhook_urls_and_xml_secrets_are_removed(
+    text: str, gone: list[str], kept: list[str]
+) -> None:
+    out = redact(text)
+    for fragment in gone:
+        assert fragment not in out, out
+    for fragment in kept:
+        assert fragment in out, out
+    assert redact(out) == out
+    assert LineRedactor().redact(["INFO start", text, "INFO end"]) == [
+        "INFO start",
+        out,
+        "INFO end",
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<bypass>true</bypass> <passwordPolicy>strict</passwordPolicy> <token></token>",
+        "<name>hive.metastore.uris</name><value>thrift://meta:9083</value>",
+        "<name>dfs.namenode.keytab.file</name><value>/etc/security/nn.keytab</value>",
+        "https://contoso.sharepoint.com/sites/ops and https://discord.com/channels/1/2",
+        "fernet key is not set; cryptography.fernet.InvalidToken at 12:AAB",
+    ],
+)
+def test_xml_and_urls_without_secrets_are_untouched(text: str) -> None:
+    assert redact(text) == text
+
+
+def test_a_hadoop_property_written_over_two_log_lines_is_redacted_line_by_line() -> None:
+    lines = [
+        "INFO HiveConf: loaded",
+        "  <property>",
+        "    <name>fs.azure.account.key.stprod.dfs.core.windows.net</name>",
+        "    <value>" + "Zk9" * 20 + "==</value>",
+        "  </property>",
+    ]
+    out = LineRedactor().redact(lines)
+    assert out[3] == f"    <value>{REDACTED}</value>", out
+    assert out[2] == lines[2] and out[4] == lines[4]
+
+
+def test_airflows_fernet_key_is_a_secret_named_key() -> None:
+    assert is_secret_key("fernet_key") and is_secret_key("FernetKey")
+    assert redact_data(
+        {"core": {"fernet_key": "81HqDtbqAywKSOumSha3BhWNOdQ26slT6K0YaZeZyPs="}}
+    ) == {"core": {"fernet_key": REDACTED}}

@@ -34,6 +34,10 @@ CLIENT_SECRET = f"Cs{MARK}Y7Planted"
 QUERY_TOKEN = f"query-token-{MARK}-planted"
 JIRA_SECRET = f"jira-secret-{MARK}-planted"
 SPARK_ACCOUNT_KEY = f"Sk{MARK}" + "Z" * 70 + "=="
+# A Teams connector URL is its own credential (whoever has it posts to the channel), and a Hive
+# metastore error prints its hive-site.xml property.
+TEAMS_WEBHOOK_KEY = f"Tw{MARK}a0b1c2d3e4f5planted"
+XML_PASSWORD = f"Xp{MARK}Hive!Planted"
 PLANTED = (
     PASSWORD,
     ACCOUNT_KEY,
@@ -43,6 +47,8 @@ PLANTED = (
     QUERY_TOKEN,
     JIRA_SECRET,
     SPARK_ACCOUNT_KEY,
+    TEAMS_WEBHOOK_KEY,
+    XML_PASSWORD,
 )
 
 ERROR_MESSAGE = (
@@ -52,7 +58,12 @@ ERROR_MESSAGE = (
     "EndpointSuffix=core.windows.net; log at https://stprod.blob.core.windows.net/logs/run.txt"
     f"?sv=2022-11-02&se=2026-01-01&sp=r&sig={SAS_SIGNATURE} "
     f"(request had Authorization: Bearer {BEARER}) at line 12: spark.conf.set("
-    f"'fs.azure.account.key.stprod.dfs.core.windows.net', '{SPARK_ACCOUNT_KEY}')"
+    f"'fs.azure.account.key.stprod.dfs.core.windows.net', '{SPARK_ACCOUNT_KEY}'); notify step: "
+    "Error calling the endpoint 'https://contoso.webhook.office.com/webhookb2/"
+    "0a1b2c3d-1111-2222-3333-444455556666@72f988bf-86f1-41af-91ab-2d7cd011db47/IncomingWebhook/"
+    f"{TEAMS_WEBHOOK_KEY}/0a1b2c3d-1111-2222-3333-444455556666'; metastore config "
+    "<property><name>javax.jdo.option.ConnectionPassword</name>"
+    f"<value>{XML_PASSWORD}</value></property>"
 )
 
 
@@ -280,3 +291,40 @@ def test_a_secret_in_a_pipeline_name_is_kept_redacted_and_its_recovery_still_end
     recovered = webhook_client("/webhooks/adf/", success)
     assert recovered.status_code == 202, recovered.content
     assert Ticket.objects.get(pk=ticket_id).resolved_at_source_at is not None
+
+
+@pytest.mark.parametrize("cut_into", [3, len("Password=") + 4])
+def test_a_long_airflow_traceback_cut_inside_a_secret_keeps_none_of_it(
+    webhook_client, cut_into: int
+):
+    """An Airflow exception over its 16,000 characters is kept as its head and its tail; a tail
+    that began inside a secret (`sword=…`, or the password's last characters) kept the rest of
+    it, which no rule recognises without its key, in the ticket, the inbox event and everything
+    made from them."""
+    from integrations.parsers.airflow import _ELIDED, MESSAGE_HEAD, MESSAGE_LIMIT
+
+    tail = MESSAGE_LIMIT - MESSAGE_HEAD - len(_ELIDED)
+    secret_pair = f"Password={PASSWORD}"
+    ending = "\npsycopg2.OperationalError: password authentication failed for user 'etl'"
+    # The tail (its last `tail` characters) starts `cut_into` characters into the pair.
+    padding = "y" * (tail - (len(secret_pair) - cut_into) - len(ending))
+    exception = (
+        "Traceback (most recent call last):\n"
+        + '  File "/opt/airflow/dags/sales.py", line 41, in load_orders\n' * 400
+        + f"dsn = 'host=warehouse user=etl {secret_pair}' "
+        + padding
+        + ending
+    )
+    body = {**local_payload("airflow_failure.json"), "exception": exception}
+    body["run_id"] = f"scheduled__cut{cut_into}-{MARK}"
+
+    answer = webhook_client("/webhooks/airflow/", body)
+
+    assert answer.status_code == 202, answer.content
+    ticket = Ticket.objects.get(pk=answer.json()["ticket_id"])
+    assert ticket.error_message.endswith(ending)
+    assert len(ticket.error_message) <= MESSAGE_LIMIT
+    event = WebhookDelivery.objects.get(tracking_id=answer.json()["tracking_id"]).event
+    for text in (ticket.error_message, json.dumps(event)):
+        assert PASSWORD[cut_into:] not in text
+        assert PASSWORD[-8:] not in text

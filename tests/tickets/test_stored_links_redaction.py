@@ -654,3 +654,63 @@ def test_a_secret_stored_as_a_key_of_an_inbox_body_is_redacted():
     row.refresh_from_db()
     assert password not in row.raw_body
     assert list(json.loads(row.raw_body)["connections"].values()) == ["refused", "timed out"]
+
+
+@pytest.mark.parametrize(
+    ("secret_line", "secret"),
+    [
+        (
+            "Error calling the endpoint 'https://contoso.webhook.office.com/webhookb2/0a1b@72f9/"
+            "IncomingWebhook/9f8e7d6c5b4a3928/0a1b'",
+            "9f8e7d6c5b4a3928",
+        ),
+        (
+            "<name>javax.jdo.option.ConnectionPassword</name><value>Hive-Pw-7Q!</value>",
+            "Hive-Pw-7Q!",
+        ),
+    ],
+)
+def test_chat_webhooks_and_xml_secrets_stored_before_their_rules_are_redacted(
+    secret_line: str, secret: str
+):
+    """The rules before tickets/0057 and integrations/0030 kept a Teams connector's URL and a
+    secret written in XML."""
+    from analysis.redaction import redact
+    from tickets.models import Incident, new_incident_id
+
+    error = f"Pipeline failed: {secret_line}"
+    row = WebhookDelivery.objects.create(
+        source="adf",
+        status="processed",
+        raw_body=json.dumps({"error": {"message": error}}),
+        event={"error_message": error},
+    )
+    ticket = make_ticket(error_message=error, rca_result=f"The notify step sent {secret_line}")
+    incident = Incident.objects.create(
+        id=new_incident_id(),
+        culprit="host:db01",
+        group_key="host:db01",
+        rca_result=f"Every run sent {secret_line}",
+        recommendations=["Rotate the webhook."],
+    )
+
+    importlib.import_module(
+        "integrations.migrations.0030_redact_chat_webhooks_and_xml_secrets"
+    ).redact_inbox_rows(apps, None)
+    tickets_migration = importlib.import_module(
+        "tickets.migrations.0057_redact_chat_webhooks_and_xml_secrets"
+    )
+    tickets_migration.redact_ticket_text(apps, None)
+    tickets_migration.redact_incident_text(apps, None)
+
+    row.refresh_from_db()
+    ticket.refresh_from_db()
+    incident.refresh_from_db()
+    assert redact(error) != error
+    assert json.loads(row.raw_body)["error"]["message"] == redact(error)
+    assert row.event["error_message"] == redact(error)
+    assert ticket.error_message == redact(error)
+    assert ticket.rca_result == f"The notify step sent {redact(secret_line)}"
+    assert incident.rca_result == f"Every run sent {redact(secret_line)}"
+    for text in (row.raw_body, ticket.error_message, ticket.rca_result, incident.rca_result):
+        assert secret not in text, text
