@@ -68,6 +68,16 @@ CANDIDATES: dict[str, str] = {
         " incident_id, itsm_ticket_id, slack_ts, regressed_at, resolved_at_source_at,"
         " rca_source)"
     ),
+    # the priority, the SLA deadline and the id added to the stats' covering index, in its
+    # place (tickets/0058 `ticket_stats_period_v4`; migrate tickets 0057 to measure it here):
+    # every new ticket enters the one it replaces
+    "stats_period_v4": (
+        "DROP INDEX ticket_stats_period_v3;"
+        " CREATE INDEX bench_candidate ON tickets_ticket (timestamp) INCLUDE (status, severity,"
+        " error_type, source, finops_team, sla_status, ack_seconds, resolve_seconds, culprit,"
+        " incident_id, itsm_ticket_id, slack_ts, regressed_at, resolved_at_source_at,"
+        " rca_source, priority, sla_deadline, id)"
+    ),
     # the board's column counts
     "board_counts": (
         "CREATE INDEX bench_candidate ON tickets_ticket (status) WHERE incident_id IS NULL"

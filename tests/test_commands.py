@@ -472,6 +472,7 @@ def test_the_held_deliveries_index_is_built_while_deliveries_are_written():
         ("tickets", "0050", "0051", "tickets_ticket", "ticket_counted_again"),
         ("tickets", "0051", "0052", "tickets_ticket", "ticket_databricks_refetch"),
         ("tickets", "0054", "0055", "tickets_ticket", "ticket_stats_period_v3"),
+        ("tickets", "0057", "0058", "tickets_ticket", "ticket_stats_period_v4"),
     ],
 )
 def test_an_index_built_concurrently_is_built_again_after_an_interrupted_build(
@@ -492,7 +493,8 @@ def test_an_index_built_concurrently_is_built_again_after_an_interrupted_build(
         interrupt_index_build(url, lambda: migrate(app, after), table, index)
         assert validity(url) == (False,)
 
-        migrated(migrate())
+        # Migrated to the one that builds it (a later one may replace it: 0058 does v3).
+        migrated(migrate(app, after))
         assert validity(url) == (True,)
 
         migrated(migrate(app, before))
@@ -564,12 +566,22 @@ def test_a_migrate_interrupted_as_it_drops_the_replaced_occurrence_index_complet
 
 
 @pytest.mark.django_db(transaction=True)
-def test_going_back_before_0055_builds_the_old_stats_index_again_after_an_interrupted_build():
-    """Migrating back from tickets/0055 builds `ticket_stats_period_v2` again, concurrently,
-    then drops `ticket_stats_period_v3`. That build interrupted (a webhook's write held it up,
-    and the migrate was stopped) left an invalid v2 which the next `migrate tickets 0054` kept
-    (CREATE INDEX ... IF NOT EXISTS) before dropping v3: the release before ran with no valid
-    stats index, its stats and admin counts reading every ticket of the period from the heap."""
+@pytest.mark.parametrize(
+    ("before", "after", "old", "new"),
+    [
+        ("0054", "0055", "ticket_stats_period_v2", "ticket_stats_period_v3"),
+        ("0057", "0058", "ticket_stats_period_v3", "ticket_stats_period_v4"),
+    ],
+)
+def test_going_back_before_a_stats_index_builds_the_old_one_again_after_an_interrupted_build(
+    before, after, old, new
+):
+    """Migrating back from tickets/0055 (0058) builds `ticket_stats_period_v2` (v3) again,
+    concurrently, then drops the new one. That build interrupted (a webhook's write held it up,
+    and the migrate was stopped) left an invalid old index which the next `migrate tickets
+    0054` kept (CREATE INDEX ... IF NOT EXISTS) before dropping the new one: the release before
+    ran with no valid stats index, its stats and admin counts reading every ticket of the
+    period from the heap."""
     import psycopg
 
     def validity(url: str, index: str) -> tuple[bool] | None:
@@ -579,16 +591,14 @@ def test_going_back_before_0055_builds_the_old_stats_index_again_after_an_interr
             ).fetchone()
 
     with fresh_database() as (url, migrate):
-        migrated(migrate("tickets", "0055"))
-        interrupt_index_build(
-            url, lambda: migrate("tickets", "0054"), "tickets_ticket", "ticket_stats_period_v2"
-        )
-        assert validity(url, "ticket_stats_period_v2") == (False,)
+        migrated(migrate("tickets", after))
+        interrupt_index_build(url, lambda: migrate("tickets", before), "tickets_ticket", old)
+        assert validity(url, old) == (False,)
 
-        migrated(migrate("tickets", "0054"))
-        assert validity(url, "ticket_stats_period_v2") == (True,)
-        assert validity(url, "ticket_stats_period_v3") is None
+        migrated(migrate("tickets", before))
+        assert validity(url, old) == (True,)
+        assert validity(url, new) is None
 
-        migrated(migrate("tickets", "0055"))
-        assert validity(url, "ticket_stats_period_v3") == (True,)
-        assert validity(url, "ticket_stats_period_v2") is None
+        migrated(migrate("tickets", after))
+        assert validity(url, new) == (True,)
+        assert validity(url, old) is None

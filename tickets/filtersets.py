@@ -246,6 +246,11 @@ class StrictOrderingFilter(OrderingFilter):
         return terms
 
 
+# The orderings whose pages' ids are read from `ticket_stats_period_v4` (tickets/0058), which
+# holds their columns and the id (`TicketQuerySet.ids_first`); severity sorts by its rank.
+SORTED_IN_THE_STATS_INDEX = ("severity_rank", "priority", "sla_deadline")
+
+
 class TicketOrderingFilter(StrictOrderingFilter):
     """`?ordering=severity` sorts by rank (Critical first), not alphabetically; every ordering
     ends with the ticket id so pages are stable among equal values."""
@@ -305,4 +310,8 @@ class TicketOrderingFilter(StrictOrderingFilter):
             # No index holds every ticket by `last_seen` or `occurrence_count`: their pages
             # are read in two halves.
             queryset = cast(TicketQuerySet, queryset).in_halves()
+        elif ordering[0].lstrip("-") in SORTED_IN_THE_STATS_INDEX:
+            # No index holds every ticket in these orders (each would be one more write in
+            # every new ticket's INSERT): a page's ids are sorted from the stats' index.
+            queryset = cast(TicketQuerySet, queryset).ids_first()
         return queryset

@@ -9,8 +9,8 @@ by people or a regression) over those resolved now. Days are UTC days.
 The counts and the daily series of the whole UTC days of the period come from the rollup
 (`tickets.rollup`: per day and per value of each dimension, kept exact in the writers'
 transactions), those of the partial first and last days from the tickets themselves (an
-index-only scan of a covering index, migrations 0004, 0010 and 0055: one pass, GROUPING SETS), so
-the answer is the same as counting every ticket of the period (`STATS_ROLLUP=false` does
+index-only scan of a covering index, migrations 0004, 0010, 0055 and 0058: one pass, GROUPING
+SETS), so the answer is the same as counting every ticket of the period (`STATS_ROLLUP=false` does
 that). The inbox counts are read the same way from the inbox rollup. The MTTA and MTTR means
 are the pass's sums over its counts; their percentiles one statement over two narrow partial
 indexes (migration 0019) of the period's acknowledged and resolved tickets; the remediation
@@ -605,9 +605,10 @@ def incident_stats(since: datetime, until: datetime) -> dict[str, Any]:
     JIRA issues plus Slack messages: each ticket's own and each incident's, a merged
     incident's included (counted with the one it was merged into, not as an incident). One
     round trip: one pass over the period's tickets for the breakdowns (each its 50 largest
-    keys) and the tickets' pages (an index-only scan of `ticket_stats_period_v3`, tickets/0055,
-    which holds every column it reads), the incidents by primary key, and the alerts from the inbox
-    rollup (its whole UTC days; the partial ones from the inbox, by `received_at`)."""
+    keys) and the tickets' pages (an index-only scan of `ticket_stats_period_v4`, tickets/0055
+    and 0058, which holds every column it reads), the incidents by primary key, and the alerts
+    from the inbox rollup (its whole UTC days; the partial ones from the inbox, by
+    `received_at`)."""
     batch = _Batch()
     period = {"since": since, "until": until}
     tickets_index = batch.add(_INCIDENT_TICKETS, period)
