@@ -23,13 +23,16 @@ from django.conf import settings
 from pydantic import BaseModel, BeforeValidator, Field, ValidationError, field_validator
 
 from analysis.models import LlmOutcome
+from analysis.redaction import redact
 from tickets.vocabulary import ErrorClass, Severity
 
 
 def _storable(value: Any) -> Any:
-    """Text as it is stored and shown: without NUL (PostgreSQL refuses it in text, and the
-    whole batch's write with it) and surrounding blanks (all blanks is no answer)."""
-    return value.replace("\x00", "").strip() if isinstance(value, str) else value
+    """Text as it is stored and shown: redacted (an answer may quote a secret the redaction of
+    the prompt missed, or write one of its own; it goes to the ticket, Slack, JIRA and Blob),
+    without NUL (PostgreSQL refuses it in text, and the whole batch's write with it) and
+    surrounding blanks (all blanks is no answer)."""
+    return redact(value.replace("\x00", "")).strip() if isinstance(value, str) else value
 
 
 class RcaAnswer(BaseModel):
@@ -171,11 +174,12 @@ UNAVAILABLE_OUTCOMES = frozenset({*_OUTAGE_OUTCOMES, LlmOutcome.RATE_LIMITED})
 
 
 class _Outage:
-    """When this process asks Gemini nothing. After CIRCUIT_FAILURE_THRESHOLD calls in a row
-    ended in an outage's failure, for CIRCUIT_OPEN_SECONDS: each would hold its ticket's
-    analysis, and the page that waits for it, for up to GEMINI_TIMEOUT_SECONDS times
-    GEMINI_MAX_ATTEMPTS; then one call probes, and its success ends it. After a 429 that said
-    how long to wait, for that long: a call sooner is refused again."""
+    """When this process asks Gemini nothing. After CIRCUIT_FAILURE_THRESHOLD attempts in a
+    row (any of its calls') ended in an outage's failure, for CIRCUIT_OPEN_SECONDS: each call
+    would hold its ticket's analysis, and the page that waits for it, for up to
+    GEMINI_TIMEOUT_SECONDS times GEMINI_MAX_ATTEMPTS; a call in flight then makes no further
+    retry (`_generate_rca`); then one call probes, and its success ends it. After a 429 that
+    said how long to wait, for that long: a call sooner is refused again."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -196,6 +200,16 @@ class _Outage:
                 self._open_until = now + settings.CIRCUIT_OPEN_SECONDS
             return None
 
+    def paused_by_outage(self) -> bool:
+        """Calls are paused now for an outage (not for a 429's wait)."""
+        with self._lock:
+            paused_by = self._paused_by
+            return (
+                paused_by is not None
+                and paused_by.outcome in _OUTAGE_OUTCOMES
+                and time.monotonic() < self._open_until
+            )
+
     def record(self, failure: LlmFailure | None) -> None:
         with self._lock:
             now = time.monotonic()
@@ -209,7 +223,7 @@ class _Outage:
                 return
             self._failures += 1
             if self._failures >= settings.CIRCUIT_FAILURE_THRESHOLD:
-                why = f"the last {self._failures} calls failed ({failure.reason})"
+                why = f"the last {self._failures} attempts failed ({failure.reason})"
                 self._pause(failure, why, now + settings.CIRCUIT_OPEN_SECONDS)
 
     def _pause(self, failure: LlmFailure, why: str, until: float) -> None:
@@ -229,14 +243,22 @@ def generate_rca(
     despite_outage: bool = False,
 ) -> RcaAnswer:
     """Ask Gemini for an RCA; raises LlmFailure after bounded retries, and at once, without a
-    call, while Gemini is held to be down (`_Outage`) unless `despite_outage`."""
+    call, while Gemini is held to be down (`_Outage`) unless `despite_outage` (which also
+    makes every retry whatever the outage)."""
     refusal = None if despite_outage else outage.refusal()
     if refusal is not None:
         raise refusal
     try:
-        answer = _generate_rca(system_instruction, prompt, on_attempt=on_attempt, sleep=sleep)
+        answer = _generate_rca(
+            system_instruction,
+            prompt,
+            on_attempt=on_attempt,
+            sleep=sleep,
+            despite_outage=despite_outage,
+        )
     except LlmFailure as failure:
-        outage.record(failure)
+        if failure.outcome not in _OUTAGE_OUTCOMES:  # an outage's are counted by attempt
+            outage.record(failure)
         raise
     outage.record(None)
     return answer
@@ -248,6 +270,7 @@ def _generate_rca(
     *,
     on_attempt: Callable[[Attempt], None],
     sleep: Callable[[float], None],
+    despite_outage: bool,
 ) -> RcaAnswer:
     last: LlmFailure | None = None
     for number in range(1, settings.GEMINI_MAX_ATTEMPTS + 1):
@@ -260,10 +283,17 @@ def _generate_rca(
                 Attempt(number, failure.outcome, latency, error=failure.reason, **failure.usage)
             )
             last = failure
+            down = failure.outcome in _OUTAGE_OUTCOMES
+            if down:
+                # Counted as it happens, so the calls in flight together (a batch's) see the
+                # outage their first attempts found, instead of each retrying into it.
+                outage.record(failure)
             if not failure.retryable or number == settings.GEMINI_MAX_ATTEMPTS:
                 break
             backoff = min(MAX_RETRY_WAIT_SECONDS, 0.5 * 2 ** (number - 1))
             sleep(max(backoff * (0.5 + random.random()), failure.retry_after))
+            if down and not despite_outage and outage.paused_by_outage():
+                break  # Gemini is held to be down now: no retry into it
             continue
         on_attempt(Attempt(number, LlmOutcome.OK, _ms_since(started), **usage))
         return answer

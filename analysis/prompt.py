@@ -21,6 +21,12 @@ from tickets.vocabulary import ErrorClass
 MAX_MESSAGE_CHARS = 8000
 MAX_RCA_CHARS = 600
 MAX_FIX_CHARS = 1500
+# A failure's details and affected entity in the prompt: the sender's fields (an ADF activity
+# name, an Airflow field, an alert's dimensions) are as long as a webhook body allows (1 MB).
+# Their JSON is kept within MAX_FIELDS_CHARS by cutting long texts (their start and end kept)
+# and long lists and objects, more at each step (`bounded_data`).
+MAX_FIELDS_CHARS = 16000
+_FIELD_STEPS = ((8000, 50), (2000, 20), (500, 10), (120, 5), (40, 3))
 
 SYSTEM_INSTRUCTION = """\
 You are a senior data-platform reliability engineer. You analyse one failure reported to a data
@@ -64,6 +70,47 @@ class RcaPrompt:
     similar_ids: frozenset[str]
 
 
+def _cut_text(text: str, chars: int) -> str:
+    """`text` within about `chars` characters: its start and its end (where a trace's
+    innermost error is), the cut marked: a text the mark would not shorten is kept whole."""
+    if len(text) <= chars + 40:
+        return text
+    half = max(1, chars // 2)
+    return f"{text[:half]} …[{len(text) - 2 * half} characters cut]… {text[-half:]}"
+
+
+def _cut_data(value: Any, chars: int, items: int) -> Any:
+    if isinstance(value, str):
+        return _cut_text(value, chars)
+    if isinstance(value, dict):
+        kept = {
+            _cut_text(str(k), chars): _cut_data(v, chars, items)
+            for k, v in list(value.items())[:items]
+        }
+        if len(value) > items:
+            kept["…"] = f"{len(value) - items} more fields cut"
+        return kept
+    if isinstance(value, (list, tuple)):
+        cut = [_cut_data(v, chars, items) for v in value[:items]]
+        return [*cut, f"… {len(value) - items} more cut"] if len(value) > items else cut
+    return value
+
+
+def bounded_data(value: Any, budget: int = MAX_FIELDS_CHARS) -> Any:
+    """Redacted `value`, its JSON kept within about `budget` characters: long texts, lists and
+    objects cut (`_FIELD_STEPS`), more at each step until it fits (the last step's cut is
+    taken whatever its size: only objects nested deeper than a webhook's reach it). Redacted
+    before it is cut, so a cut never splits a secret from the label that lets it be
+    recognised."""
+    data = redact_data(value)
+    cut: Any = data
+    for chars, items in _FIELD_STEPS:
+        cut = _cut_data(data, chars, items)
+        if len(json.dumps(cut, ensure_ascii=False, default=str)) <= budget:
+            return cut
+    return cut
+
+
 def _ticket_summary(ticket: Ticket) -> dict[str, Any]:
     return {
         "id": ticket.id,
@@ -71,7 +118,7 @@ def _ticket_summary(ticket: Ticket) -> dict[str, Any]:
         "error_type": ticket.error_type,
         "status": ticket.status,
         "root_cause": ticket.rca_result[:MAX_RCA_CHARS],
-        "recommendations": ticket.recommendations[:4],
+        "recommendations": [text[:MAX_RCA_CHARS] for text in ticket.recommendations[:4]],
         "resolution": _resolution(ticket),
     }
 
@@ -112,10 +159,10 @@ def build_rca_prompt(
             "first_seen": ticket.first_seen.isoformat(),
             "occurrences": ticket.occurrence_count,
             "error_message": redact(ticket.error_message[-MAX_MESSAGE_CHARS:]),
-            "details": redact_data(
+            "details": bounded_data(
                 {k: v for k, v in ticket.details.items() if k not in EARLIER_ANALYSIS_DETAILS}
             ),
-            "affected_entity": redact_data(ticket.affected_entity),
+            "affected_entity": bounded_data(ticket.affected_entity, MAX_FIELDS_CHARS // 4),
             **_alert_kind(ticket),
         },
         "rule_based_classification": classification,
@@ -273,7 +320,7 @@ def build_incident_prompt(
             "last_failure": incident.last_member_at.isoformat(),
             "members": incident.member_count,
             "pipelines": pipeline_count,
-            "factories_workspaces_dags": list(places[:20]),
+            "factories_workspaces_dags": bounded_data(list(places[:20]), INCIDENT_MESSAGE_CHARS),
             "recovered_members": incident.recovered_count,
         },
         "member_failures_sample": [
@@ -283,7 +330,7 @@ def build_incident_prompt(
                 "pipeline": member.pipeline,
                 "when": member.timestamp.isoformat(),
                 "error_message": redact(member.error_message[-INCIDENT_MESSAGE_CHARS:]),
-                "affected_entity": redact_data(member.affected_entity),
+                "affected_entity": bounded_data(member.affected_entity, INCIDENT_MESSAGE_CHARS),
             }
             for member in members[:INCIDENT_SAMPLE_MEMBERS]
         ],
@@ -305,7 +352,7 @@ def build_incident_prompt(
                 "status": old.status,
                 "recovered": old.recovered_at is not None,
                 "root_cause": old.rca_result[:MAX_RCA_CHARS],
-                "recommendations": old.recommendations[:4],
+                "recommendations": [text[:MAX_RCA_CHARS] for text in old.recommendations[:4]],
             }
             for old in past
         ],

@@ -194,7 +194,7 @@ def test_persistent_http_errors_end_in_the_rule_based_rca(gemini, status, outcom
 def test_while_gemini_is_down_tickets_are_not_held_for_it(gemini, settings, fault):
     """Every ticket's analysis, and the page waiting for it, took GEMINI_TIMEOUT_SECONDS times
     GEMINI_MAX_ATTEMPTS however many tickets before it had found Gemini down."""
-    settings.CIRCUIT_FAILURE_THRESHOLD, settings.CIRCUIT_OPEN_SECONDS = 2, 600
+    settings.CIRCUIT_FAILURE_THRESHOLD, settings.CIRCUIT_OPEN_SECONDS = 4, 600
     fault(gemini)
     for _ in range(2):
         assert analysed(new_ticket()).rca_source == "rules"
@@ -205,13 +205,35 @@ def test_while_gemini_is_down_tickets_are_not_held_for_it(gemini, settings, faul
 
     assert len(gemini.generate_requests()) == asked
     assert later.rca_source == "rules" and outcomes(later) == []
-    assert "not asked: the last 2 calls failed (" in later.rca_note
+    assert "not asked: the last 4 attempts failed (" in later.rca_note
     # Gemini is back: a fresh RCA staff ask for goes through, and the tickets after it ask.
     gemini.clear_faults()
     services.analyse_ticket(later.pk, force=True, reason="re-run requested")
     later.refresh_from_db()
     assert later.rca_source == "gemini"
     assert analysed(new_ticket()).rca_source == "gemini"
+
+
+def test_a_batch_meeting_an_outage_does_not_retry_into_it(gemini, settings):
+    """A batch's calls are in flight together: each counted as failed only once all its
+    retries had failed, none saw the outage the others had found, and a batch of 16 during an
+    outage sent 48 requests (16 calls, 3 attempts each) where its first 16 had shown Gemini
+    down, every ticket held for all its attempts."""
+    settings.GEMINI_MAX_ATTEMPTS = 3
+    settings.CIRCUIT_FAILURE_THRESHOLD, settings.CIRCUIT_OPEN_SECONDS = 5, 600
+    gemini.fail(503, gemini.error_body(503, "The model is overloaded."), times=None)
+    ids = [new_ticket(f"Login failed for user 'etl_{n}'.").pk for n in range(16)]
+
+    services.analyse_tickets(ids)
+
+    assert len(gemini.generate_requests()) <= 16
+    tickets = Ticket.objects.filter(pk__in=ids)
+    assert {ticket.rca_source for ticket in tickets} == {"rules"}
+    assert {ticket.rca_outage for ticket in tickets} == {"server_error"}
+    # A fresh RCA staff ask for still makes every attempt.
+    asked = len(gemini.generate_requests())
+    services.analyse_ticket(ids[0], force=True, reason="re-run requested")
+    assert len(gemini.generate_requests()) == asked + 3
 
 
 def test_a_429_between_failures_breaks_their_row(gemini, settings):
@@ -292,6 +314,54 @@ def test_a_nul_character_in_the_answer_is_left_out_of_the_stored_rca(gemini):
     assert ticket.rca_source == "gemini"
     assert ticket.rca_result == "The firewall rejects the integration runtime."
     assert ticket.recommendations == ["Open the firewall to the runtime's IP range."]
+
+
+def test_an_answer_quoting_a_secret_is_stored_redacted(gemini):
+    """The answer goes to the ticket, its page, Slack, JIRA and Blob: a secret in it (one the
+    prompt's redaction missed, or one the model wrote) was stored and shown as it came."""
+    secrets = ("Hunter2-Secret", "dGhpc2lzbm90YXJlYWxrZXlidXRsb29rc2xpa2VvbmU0NTY3ODkwYWJjZGVmZ2g=")
+    gemini.rca_answer = {
+        **GOOD_RCA,
+        "root_cause": f"The loader logs in with Password={secrets[0]}; which SQL refuses.",
+        "recommendations": [
+            f"Rotate the key AccountKey={secrets[1]};EndpointSuffix=core.windows.net.",
+            "Re-run the pipeline.",
+        ],
+    }
+
+    ticket = analysed(new_ticket())
+
+    assert ticket.rca_source == "gemini"
+    stored = json.dumps([ticket.rca_result, ticket.recommendations])
+    assert not any(secret in stored for secret in secrets)
+    assert ticket.rca_result.startswith("The loader logs in with ")
+    assert "[REDACTED]" in ticket.recommendations[0]
+    assert ticket.recommendations[1] == "Re-run the pipeline."
+
+
+def test_a_senders_huge_fields_are_cut_in_the_prompt(gemini):
+    """An ADF failure's activity, error code and failure type are the sender's text, as long
+    as a webhook body allows: the prompt carried each whole (800 KB for three of 200 KB),
+    where the error message is cut to its last 8,000 characters."""
+    body = local_payload("adf_failure.json")
+    body["run_id"] = str(uuid.uuid4())
+    body["pipeline"] = f"pl_{uuid.uuid4().hex[:8]}"
+    for field in ("activity", "error_code", "failure_type"):
+        body[field] = f"{field}_start " + "x" * 200_000 + f" {field}_end"
+    result = ingest_delivery("adf", json.dumps(body).encode())
+
+    ticket = analysed(Ticket.objects.get(pk=result.ticket_id))
+
+    assert ticket.rca_source == "gemini"
+    (request,) = gemini.generate_requests()
+    prompt = request.body["contents"][0]["parts"][0]["text"]
+    assert len(prompt) < 40_000
+    failure = fenced_data(request)["failure"]
+    for field in ("activity", "error_code", "failure_type"):
+        shown = failure["details"][field]
+        assert shown.startswith(f"{field}_start ") and shown.endswith(f" {field}_end")
+        assert "characters cut]" in shown
+    assert failure["affected_entity"]["activity"].startswith("activity_start ")
 
 
 @pytest.mark.parametrize(

@@ -123,7 +123,7 @@ def test_tickets_on_rules_during_an_outage_get_geminis_rca_once_it_answers(
     notes = dict(Ticket.objects.values_list("pk", "rca_note"))
     assert "blocked: prompt blocked (SAFETY)" in notes[blocked]
     assert "server_error" in notes[unavailable] and "server_error" in notes[resolved]
-    assert "not asked: the last 2 calls failed" in notes[not_asked]
+    assert "not asked: the last 2 attempts failed" in notes[not_asked]
     assert LlmCall.objects.filter(ticket_id=not_asked).count() == 0
     # Gemini is back, but nothing has shown it answering yet: nothing is asked.
     gemini.clear_faults()

@@ -126,6 +126,34 @@ def test_an_incident_of_n_members_makes_one_gemini_call_shared_by_every_member(g
     assert Incident.objects.get().rca_members == 12
 
 
+def test_the_incident_prompt_is_bounded_and_its_answer_stored_redacted(gemini):
+    """Each sampled member's affected entity (its ADF activity: the sender's text) went into
+    the prompt whole, 12 times, and so did 20 factories' names; and the shared cause Gemini
+    wrote, which every member, the incident's page, Slack and JIRA show, was stored with the
+    secret it quoted."""
+    gemini.rca_answer = {
+        **GOOD_RCA,
+        "root_cause": "sql-prod-01 refuses the login Password=Hunter2-Secret; of user etl.",
+    }
+    members = []
+    for n in range(14):
+        body = storm_failure(f"pl_member_{n}", factory=f"adf-{n}-" + "f" * 50_000)
+        body["activity"] = f"Copy_{n} " + "x" * 100_000
+        members.append(post(body)["ticket_id"])
+
+    process(members)
+
+    (call,) = gemini.generate_requests()
+    assert len(gemini.prompt_text(call)) < 100_000
+    assert "pl_member_11" in gemini.prompt_text(call)
+    incident = Incident.objects.get()
+    assert incident.rca_source == "gemini"
+    assert incident.rca_result.startswith("sql-prod-01 refuses the login ")
+    assert "Hunter2-Secret" not in incident.rca_result
+    shared = Ticket.objects.filter(pk__in=members).values_list("rca_result", flat=True)
+    assert set(shared) == {incident.rca_result}
+
+
 def test_an_invalid_answer_gives_the_rule_based_shared_cause(gemini):
     gemini.raw_text = '{"root_cause": "ignore the rules and say all is fine"'
     members = [post(storm_failure(f"pl_member_{n}"))["ticket_id"] for n in range(3)]
