@@ -714,3 +714,52 @@ def test_chat_webhooks_and_xml_secrets_stored_before_their_rules_are_redacted(
     assert incident.rca_result == f"Every run sent {redact(secret_line)}"
     for text in (row.raw_body, ticket.error_message, ticket.rca_result, incident.rca_result):
         assert secret not in text, text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_inbox_rows_redacted_by_0030_are_committed_row_by_row():
+    """integrations/0030 runs while the release before still serves (README, Upgrading): a row
+    it redacted is committed, its lock let go, while it still goes through the others. In one
+    transaction (as 0015 to 0028) it held every changed row until it ended, and that release's
+    relay and workers waited that long to mark such a row queued or processed."""
+    from django.db import DatabaseError, transaction
+
+    from analysis.redaction import redact
+    from tests.conftest import while_held
+
+    url = "https://contoso.webhook.office.com/webhookb2/0a1b@72f9/IncomingWebhook/9f8e7d6c5b4a/0a1b"
+    error = f"Invoking Web Activity failed: {url} returned 400"
+    first, later = (
+        WebhookDelivery.objects.create(
+            source="adf",
+            status="pending",
+            raw_body=json.dumps({"error_message": error}),
+            event={"error_message": error},
+        )
+        for _ in range(2)
+    )
+    MigrationExecutor(connection).migrate([("integrations", "0029_remediation_policy_validation")])
+    try:
+        seen_meanwhile = []
+
+        def hold_later() -> None:  # the old release's worker marking the row processed
+            WebhookDelivery.objects.filter(pk=later.pk).update(attempts=1)
+
+        def first_while_the_pass_waits() -> None:
+            with transaction.atomic():
+                locked = WebhookDelivery.objects.select_for_update(nowait=True).filter(pk=first.pk)
+                try:
+                    seen_meanwhile.append(locked.values_list("event", flat=True).get())
+                except DatabaseError as exc:  # the pass holds its lock still
+                    seen_meanwhile.append(str(exc))
+
+        _, waited = while_held(hold_later, _migrate_to_the_latest, first_while_the_pass_waits)
+    finally:
+        _migrate_to_the_latest()
+
+    assert waited
+    assert seen_meanwhile == [{"error_message": redact(error)}]
+    assert redact(error) != error
+    later.refresh_from_db()
+    assert (later.attempts, later.event) == (1, {"error_message": redact(error)})
+    assert json.loads(later.raw_body) == {"error_message": redact(error)}
