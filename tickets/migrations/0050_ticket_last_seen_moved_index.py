@@ -9,17 +9,12 @@ table), an invalid one left by an interrupted build dropped first (as in 0046)."
 from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations, models
 
+from rca_project.database.index_builds import dropping_an_interrupted_build
+
 NAME = "ticket_last_seen_moved"
 
 
-def drop_an_interrupted_build(apps, schema_editor):
-    with schema_editor.connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT 1 FROM pg_index WHERE indexrelid = to_regclass(%s) AND NOT indisvalid", [NAME]
-        )
-        invalid = cursor.fetchone() is not None
-    if invalid:
-        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {schema_editor.quote_name(NAME)}")
+drop_an_interrupted_build = dropping_an_interrupted_build(NAME)
 
 
 class Migration(migrations.Migration):

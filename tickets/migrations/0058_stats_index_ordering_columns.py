@@ -13,7 +13,8 @@ builds the old one again, concurrently too, an invalid one an interrupted build 
 dropped first (as 0055)."""
 
 from django.db import migrations
-from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+
+from rca_project.database.index_builds import dropping_an_interrupted_build
 
 NAME = "ticket_stats_period_v4"
 OLD_NAME = "ticket_stats_period_v3"
@@ -26,24 +27,8 @@ OLD_COLUMNS = (
 ORDERING_COLUMNS = "priority, sla_deadline, id"
 
 
-def drop_if_invalid(schema_editor: BaseDatabaseSchemaEditor, name: str) -> None:
-    """Drop `name` when an interrupted concurrent build left it invalid (CREATE INDEX ... IF NOT
-    EXISTS would keep it as it is)."""
-    with schema_editor.connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT 1 FROM pg_index WHERE indexrelid = to_regclass(%s) AND NOT indisvalid", [name]
-        )
-        invalid = cursor.fetchone() is not None
-    if invalid:
-        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {schema_editor.quote_name(name)}")
-
-
-def drop_an_interrupted_build(apps, schema_editor):
-    drop_if_invalid(schema_editor, NAME)
-
-
-def drop_an_interrupted_build_of_the_old_index(apps, schema_editor):
-    drop_if_invalid(schema_editor, OLD_NAME)
+drop_an_interrupted_build = dropping_an_interrupted_build(NAME)
+drop_an_interrupted_build_of_the_old_index = dropping_an_interrupted_build(OLD_NAME)
 
 
 class Migration(migrations.Migration):
