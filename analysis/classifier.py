@@ -1356,6 +1356,14 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "DataError": [
         (
+            # A file an SFTP client asked the server for and the server does not have
+            # (paramiko's "No such file", without the local file system's "or directory").
+            "sftp_remote_file_missing",
+            4.5,
+            any_of(*signals.SFTP_REMOTE_FILE_MISSING),
+            _I,
+        ),
+        (
             # A staged file whose characters do not line up with the file format's delimiters.
             "file_delimiter_mismatch",
             4.5,
@@ -2040,6 +2048,13 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "ExternalServiceError": [
         (
+            # A Livy session whose RPC channel to its Spark driver is closed: the driver is gone.
+            "livy_rpc_channel_closed",
+            4.5,
+            any_of(*signals.LIVY_RPC_CHANNEL_CLOSED),
+            _I,
+        ),
+        (
             # An HDFS NameNode in safe mode (read-only).
             "hdfs_safe_mode",
             4.5,
@@ -2505,6 +2520,66 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("sqlstate_canceled", 2.5, _sqlstate("57014"), _I),
     ],
     "ConfigurationError": [
+        (
+            # A Data Factory name over the service's length limit when a run starts, above the
+            # limit the resource class reads.
+            "adf_name_too_long",
+            5.5,
+            any_of(*signals.ADF_NAME_TOO_LONG),
+            _I,
+        ),
+        (
+            # A mapping data flow's debug row limit that is not above zero, above the limit
+            # the resource class reads.
+            "dataflow_debug_row_limit",
+            5.5,
+            any_of(*signals.DATAFLOW_DEBUG_ROW_LIMIT),
+            _I,
+        ),
+        (
+            # A DB2 server expecting another security mechanism (DRDA codepoint), above the
+            # SQLSTATE the database class reads.
+            "db2_security_mechanism",
+            5.5,
+            any_of(*signals.DB2_SECURITY_MECHANISM),
+            _I,
+        ),
+        (
+            # A Databricks job's Python file the run cannot read.
+            "job_python_file_unreadable",
+            5.5,
+            any_of(*signals.JOB_PYTHON_FILE_UNREADABLE),
+            _I,
+        ),
+        (
+            # A dbt project or profile file without a field dbt requires.
+            "dbt_project_field_missing",
+            5.5,
+            any_of(*signals.DBT_PROJECT_FIELD_MISSING),
+            _I,
+        ),
+        (
+            # A Delta table's _delta_log directory missing when the log store writes a commit,
+            # above the missing input the data class reads.
+            "delta_log_dir_missing",
+            5.5,
+            any_of(*signals.DELTA_LOG_DIR_MISSING),
+            _I,
+        ),
+        (
+            # A bulk copy's column mapping naming a column the source or table lacks.
+            "bulk_copy_column_mapping_mismatch",
+            5.5,
+            any_of(*signals.BULK_COPY_COLUMN_MAPPING_MISMATCH),
+            _I,
+        ),
+        (
+            # A dbt node a model depends on that astronomer-cosmos did not find.
+            "cosmos_dependency_not_found",
+            5.5,
+            any_of(*signals.COSMOS_DEPENDENCY_NOT_FOUND),
+            _I,
+        ),
         (
             # A MySQL binary log a CDC connector cannot read as it needs (off, or not ROW).
             "mysql_binlog_not_ready",

@@ -1800,3 +1800,90 @@ GCP_API_DISABLED: tuple[str, ...] = (
 CASSANDRA_UNREACHABLE: tuple[str, ...] = (
     r"\bfailed to open native connection to cassandra at \{([^}\n]{1,200})\}:(\d{1,5})",
 )
+
+
+# A name Data Factory refuses for its length when it starts a run ("ErrorCode=
+# InvalidWorkflowRunActionName, ErrorMessage=Activity 'x' has a length of '82' which exceeds the
+# maximum limit of '80'"): an activity's name with the suffix the service adds to it, a pipeline's
+# or another entity's name. The groups are the length and the limit.
+ADF_NAME_TOO_LONG: tuple[str, ...] = (
+    r"\bhas a length of '?(\d{1,6})'? which exceeds the maximum limit of '?(\d{1,6})'?",
+    r"\binvalidworkflowrunactionname\b",
+)
+
+# A mapping data flow's debug settings with a row limit that is not above zero (left blank or 0):
+# "DF-ARG-005 - Limit should be a > 0 - [503 644]".
+DATAFLOW_DEBUG_ROW_LIMIT: tuple[str, ...] = (
+    r"\bdf-arg-005\b",
+    r"\blimit should be a\s{0,3}>?\s{0,3}0\b",
+)
+
+# A DB2 server that refuses the security mechanism the client authenticates with (DRDA): "Have not
+# received expected codepoint: EUSRIDNWPWD. SQLSTATE=HY000 SQLCODE=-1040", the server asking for
+# an encrypted user ID and password the client did not send. The group is the codepoint.
+DB2_SECURITY_MECHANISM: tuple[str, ...] = (
+    r"\bhave not received expected codepoint:? ?((?:e?usrid|usrsec|secmec)\w{0,12})",
+)
+
+# A DBFS path that is not there when a notebook or job lists or opens it through dbutils or the
+# JVM ("%fs ls dbfs:/FileStore/shared_uploads/images/ ... FileNotFoundException:
+# /FileStore/shared_uploads/images"). The group is the path.
+DBFS_PATH_NOT_FOUND: tuple[str, ...] = (
+    r"\bfilenotfoundexception:? (?:file (?:or directory )?(?:does not exist:? )?)?"
+    r"((?:dbfs:)?/(?:filestore|databricks-datasets)/[^\s'\"]{1,300}|dbfs:/mnt/[^\s'\"]{1,300})",
+)
+
+# A Databricks Python task whose file the job cannot read ("Cannot read the python file
+# dbfs:/Shared/dbx/projects/p/../artifacts/tests/sample_test.py"): not uploaded there, or a path
+# the workspace does not resolve. The group is the path.
+JOB_PYTHON_FILE_UNREADABLE: tuple[str, ...] = (
+    r"\bcannot read the python file ((?:dbfs:|s3a?:|abfss:|gs:|file:|/)[^\s'\"]{1,300})",
+)
+
+# A dbt project or profile file without a field dbt requires ('Runtime Error Required "name"
+# field not present in project'). The groups are the field and the file's kind.
+DBT_PROJECT_FIELD_MISSING: tuple[str, ...] = (
+    r"\brequired \"(\w{1,40})\" field not present in (project|profile)\b",
+)
+
+# A Delta table's transaction log directory that is not there when the log store writes a commit
+# ("FileNotFoundException: No such file or directory: lakefs://repo/main/t/_delta_log", at
+# DefaultLogStore.write): a file system that does not create a file's parent directories. The
+# group is the log directory.
+DELTA_LOG_DIR_MISSING: tuple[str, ...] = (
+    r"\bno such file or directory: ([a-z][\w+.-]{0,20}://[^\s'\"]{1,300}/_delta_log)(?![/\w])",
+)
+
+# A bulk copy (SqlBulkCopy) whose column mappings name a column the source rows or the destination
+# table does not have ("The given ColumnMapping does not match up with any column in the source or
+# destination.").
+BULK_COPY_COLUMN_MAPPING_MISMATCH: tuple[str, ...] = (
+    r"\bthe given columnmapping does not match up with any column in the source or destination\b",
+)
+
+# A file an SFTP client (paramiko, the SSH.NET library under Data Factory) asked the server for
+# and the server does not have: paramiko's "IOError: [Errno 2] No such file" (without "or
+# directory", which is the local file system's).
+SFTP_REMOTE_FILE_MISSING: tuple[str, ...] = (
+    r"\b(?:ioerror|filenotfounderror): \[errno 2\] no such file(?! or directory)\b",
+)
+
+# A dbt node a model depends on that astronomer-cosmos did not find when it rendered the project
+# into tasks ("ERROR [cosmos.providers.dbt.render] Dependency abc not found for model
+# DbtModel(name='xyz'...)"). The groups are the dependency and the model.
+COSMOS_DEPENDENCY_NOT_FOUND: tuple[str, ...] = (
+    r"\bdependency ([^\s']{1,200}) not found for model dbtmodel\(name='([^'\n]{1,200})'",
+)
+
+# A Livy session whose RPC channel to its Spark driver is closed ("Failed to invoke livy statement
+# (Server error: (500) Internal Server Error): java.lang.IllegalStateException: RPC channel is
+# closed."): the driver is gone.
+LIVY_RPC_CHANNEL_CLOSED: tuple[str, ...] = (r"\brpc channel is closed\b",)
+
+# A complex type Spark says it cannot cast to the very same type ("due to data type mismatch:
+# cannot cast array<struct<a:string>> to array<struct<a:string>>"): the two differ in what the
+# printed type leaves out (a field's nullability, a map's or array's contains-null flag), or the
+# cast runs into a MERGE's schema evolution. The groups are the two types, compared by the rule.
+CAST_TO_IDENTICAL_TYPE: tuple[str, ...] = (
+    r"\bcannot cast ((?:array|struct|map)<\S{1,3000}) to ((?:array|struct|map)<\S{1,3000})",
+)

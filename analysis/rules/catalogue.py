@@ -31,6 +31,16 @@ RULES: tuple[Rule, ...] = (
     configuration.gcp_billing_disabled,
     configuration.resource_not_found,
     configuration.notebook_not_found,
+    # round 49's configuration families, each read by a phrase of its own: before the class
+    # rules whose generic words (a limit, a missing file, a database) they carry
+    configuration.adf_name_too_long,
+    configuration.dataflow_debug_row_limit,
+    configuration.db2_security_mechanism,
+    configuration.job_python_file_unreadable,
+    configuration.dbt_project_field_missing,
+    configuration.delta_log_dir_missing,
+    configuration.bulk_copy_column_mapping_mismatch,
+    configuration.cosmos_dependency_not_found,
     # authentication
     authentication.oauth_refresh_failed,
     authentication.aad_client_secret,
@@ -128,6 +138,11 @@ RULES: tuple[Rule, ...] = (
     data_errors.bulk_copy_value_too_long,
     data_errors.file_delimiter_mismatch,
     data_errors.split_file_missing,
+    # a DBFS path that is not there, before the missing input the class reads; a nested field's
+    # type conflict, before the schema mismatch it is one of
+    data_errors.dbfs_path_not_found,
+    data_errors.nested_field_type_conflict,
+    data_errors.cast_to_identical_type,
     data_errors.delta_log_truncated,
     data_errors.delta_log_corrupt,
     data_errors.spark_read_type_mismatch,
@@ -161,6 +176,8 @@ RULES: tuple[Rule, ...] = (
     data_errors.delta_file_missing,
     # external_service
     external_service.snowflake_incident,
+    # a Livy session whose driver is gone, before the HTTP 500 Livy reports it with
+    external_service.livy_rpc_channel_closed,
     external_service.msdtc_unavailable,
     external_service.spark_connect_session_gone,
     external_service.throttled,

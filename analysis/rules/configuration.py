@@ -3403,3 +3403,264 @@ def gcp_api_disabled(m: re.Match[str], ctx: Context) -> Finding:
         0.75,
         transient=False,
     )
+
+
+@rule(
+    "adf_name_too_long",
+    "ConfigurationError",
+    any_of(*signals.ADF_NAME_TOO_LONG),
+    example="Triggering Pipeline pl_load failed with Error ErrorCode=InvalidWorkflowRunActionName, "
+    "ErrorMessage=Activity 'Copy each table from the source system into the data "
+    "lakeComposeRuntimeVariables' has a length of '82' which exceeds the maximum limit of '80'..",
+)
+def adf_name_too_long(m: re.Match[str], ctx: Context) -> Finding:
+    """A name Data Factory refuses at run time for its length: an activity's name with the
+    suffix the service appends to it, or another entity's name over the service's limit."""
+    length = grab(ctx.text, r"has a length of '?(\d{1,6})")
+    limit = grab(ctx.text, r"exceeds the maximum limit of '?(\d{1,6})")
+    named = re.search(
+        r"\b(?:activity|pipeline|dataset|trigger) '([^'\n]{1,200})' has a length", ctx.text, re.I
+    )
+    raw = named.group(1) if named else ""
+    suffix = "ComposeRuntimeVariables"
+    appended = raw.endswith(suffix)
+    name = clean_value(raw[: -len(suffix)] if appended else raw, 200)
+    what = f"the name {quoted(name)}" if name else "a name"
+    if appended:
+        what = f"the activity name {quoted(name)} with the suffix '{suffix}' the service adds to it"
+    sizes = (
+        f" is {length} characters long, over the limit of {limit}"
+        if length and limit
+        else " is longer than the service allows"
+    )
+    why = (
+        ": the service names an activity's run actions after the activity plus a suffix of its "
+        "own, so an activity whose name fits when saved can still be too long when the pipeline "
+        "runs"
+        if appended
+        else ""
+    )
+    return Finding(
+        f"Data Factory refused to start the run because {what}{sizes}{why}",
+        (
+            "Shorten the activity's (or pipeline's) name so that it, with the suffix the error "
+            "shows, stays within the limit, then publish.",
+            "Update anything that refers to the old name (activity outputs in expressions, "
+            "dependsOn conditions, monitoring queries).",
+            "Trigger the pipeline again: the run fails before any activity starts, so nothing "
+            "needs to be cleaned up.",
+        ),
+        0.8,
+        transient=False,
+    )
+
+
+@rule(
+    "dataflow_debug_row_limit",
+    "ConfigurationError",
+    any_of(*signals.DATAFLOW_DEBUG_ROW_LIMIT),
+    example="DF-ARG-005 - Limit should be a > 0 - [12 40]",
+)
+def dataflow_debug_row_limit(m: re.Match[str], ctx: Context) -> Finding:
+    """A mapping data flow's debug row limit that is not above zero."""
+    return Finding(
+        "The mapping data flow's debug settings have a row limit that is not above 0 (left "
+        "blank or set to 0): Data Factory requires a positive number of rows for each source in "
+        "a debug session or data preview (DF-ARG-005)",
+        (
+            "Open Debug settings in the data flow and set the row limit of each source to a "
+            "number above 0 (the default is 1000).",
+            "To test against the full data, run the data flow from a triggered pipeline run "
+            "instead of data preview: the debug settings' row limit is for the debug session.",
+        ),
+        0.75,
+        transient=False,
+    )
+
+
+# The DRDA security codepoints a DB2 authentication exchange names, and what each carries.
+_DRDA_CODEPOINTS = {
+    "USRIDPWD": "a user ID and password",
+    "USRIDNWPWD": "a user ID, password and new password",
+    "EUSRIDPWD": "an encrypted user ID and password",
+    "EUSRIDNWPWD": "an encrypted user ID, password and new password",
+}
+
+
+@rule(
+    "db2_security_mechanism",
+    "ConfigurationError AuthenticationError",
+    any_of(*signals.DB2_SECURITY_MECHANISM),
+    example="Have not received expected codepoint: EUSRIDPWD. SQLSTATE=HY000 SQLCODE=-1040",
+)
+def db2_security_mechanism(m: re.Match[str], ctx: Context) -> Finding:
+    """A DB2 connection whose DRDA authentication exchange lacked the security codepoint it
+    expected: the two sides use different security mechanisms."""
+    codepoint = clean_value(m.group(1)).upper()
+    asked = _DRDA_CODEPOINTS.get(codepoint, "a security mechanism of its own")
+    return Finding(
+        f"The DB2 connection's authentication broke off: the exchange expected security "
+        f"codepoint {codepoint} ({asked}) and did not receive it, so the server's security "
+        "mechanism (SECMEC, the instance's AUTHENTICATION setting such as SERVER_ENCRYPT) and "
+        "the connector's authentication settings do not agree. It is the connection's "
+        "configuration, not a wrong password",
+        (
+            "Find the server's authentication type (db2 get dbm cfg: AUTHENTICATION, "
+            "SRVCON_AUTH) and its required encryption algorithm.",
+            "Set the linked service's or driver's security mechanism to match it (an encrypted "
+            "user ID and password for SERVER_ENCRYPT), or have the DBA allow the mechanism the "
+            "client uses; on a self-hosted integration runtime an ODBC/OLE DB driver from IBM "
+            "may support mechanisms the built-in connector does not.",
+            "Test the connection again once both sides agree.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "job_python_file_unreadable",
+    "ConfigurationError",
+    any_of(*signals.JOB_PYTHON_FILE_UNREADABLE),
+    example="Cannot read the python file dbfs:/Shared/jobs/etl/../dist/entrypoint.py",
+)
+def job_python_file_unreadable(m: re.Match[str], ctx: Context) -> Finding:
+    """A Databricks job's Python file the run cannot read."""
+    path = clean_value(m.group(1), 300)
+    file_name = path.rstrip("/").rsplit("/", 1)[-1]
+    relative = "/../" in path or "/./" in path
+    why = (
+        ". The path has a relative segment ('..'), which the job does not resolve: the file "
+        "is looked for under that literal path"
+        if relative
+        else ""
+    )
+    return Finding(
+        f"The job's Python task points at {quoted(path)}, and the run could not read "
+        f"{quoted(file_name)} there: the file is not there (not uploaded, or deployed to "
+        f"another path or workspace) or the job's identity may not read it{why}",
+        (
+            "List the path (databricks fs ls / workspace ls) and deploy the file there, or point "
+            "the task's python_file at where the deployment put it, as an absolute path.",
+            "If a deployment tool builds the path, fix its artifact location so it yields a "
+            "resolved path (no '..').",
+            "Rerun the job once the file can be read.",
+        ),
+        0.75,
+        transient=False,
+    )
+
+
+@rule(
+    "dbt_project_field_missing",
+    "ConfigurationError",
+    any_of(*signals.DBT_PROJECT_FIELD_MISSING),
+    example='Encountered an error:\nRuntime Error\n  Required "version" field not present in '
+    "project",
+)
+def dbt_project_field_missing(m: re.Match[str], ctx: Context) -> Finding:
+    """A dbt_project.yml (or profile) without a field dbt requires."""
+    field = clean_value(m.group(1))
+    kind = m.group(2).lower()
+    where = "dbt_project.yml" if kind == "project" else "the profile (profiles.yml)"
+    return Finding(
+        f"The dbt project could not be loaded: {where} has no '{field}' field, which dbt "
+        "requires "
+        "(the file dbt read is not the project's own, is empty or incomplete, or the field is "
+        "misspelled or mis-indented)",
+        (
+            f"Add '{field}' to {where} (for the project: name, version and profile at the top "
+            "level) and check it is the file the task runs against (--project-dir).",
+            "For a package or nested project (dbt deps), check its own dbt_project.yml is "
+            "complete.",
+            "Run dbt debug in the task's environment, then rerun the task.",
+        ),
+        0.75,
+        transient=False,
+    )
+
+
+@rule(
+    "delta_log_dir_missing",
+    "ConfigurationError ExternalServiceError DataError",
+    any_of(*signals.DELTA_LOG_DIR_MISSING),
+    example="java.io.FileNotFoundException: No such file or directory: "
+    "lakefs://repo/main/tables/orders/_delta_log\n\tat "
+    "com.databricks.tahoe.store.DefaultLogStore.writeInternal(DefaultLogStore.scala:72)",
+)
+def delta_log_dir_missing(m: re.Match[str], ctx: Context) -> Finding:
+    """A Delta commit the log store could not write, its _delta_log directory missing."""
+    log = clean_value(m.group(1))
+    scheme = log.split("://", 1)[0] if "://" in log else ""
+    return Finding(
+        f"Delta could not write the table's transaction log: the file system behind "
+        f"'{scheme}://' answered that {log} does not exist when the log store wrote a commit: "
+        "the file system did not create the log directory for the commit file (one that does "
+        "not create a file's parent directories on write, a custom or object-store FileSystem "
+        "such as lakeFS's, fails the first commit to a new table this way)",
+        (
+            f"Check the file system implementation configured for '{scheme}://' "
+            "(spark.hadoop.fs.<scheme>.impl) and its version: use one whose create() makes "
+            "missing parent directories, or the log store its vendor documents for Delta "
+            "(spark.delta.logStore.<scheme>.impl).",
+            "As a workaround, create the table's _delta_log directory before the first write.",
+            "Rerun the write once the log directory can be created.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "bulk_copy_column_mapping_mismatch",
+    "ConfigurationError DataError",
+    any_of(*signals.BULK_COPY_COLUMN_MAPPING_MISMATCH),
+    example='Exception calling "WriteToServer" with "1" argument(s): "The given ColumnMapping '
+    'does not match up with any column in the source or destination."',
+)
+def bulk_copy_column_mapping_mismatch(m: re.Match[str], ctx: Context) -> Finding:
+    """A SqlBulkCopy column mapping naming a column the source or the table lacks."""
+    return Finding(
+        "The bulk copy (SqlBulkCopy.WriteToServer) has a column mapping whose column name is "
+        "not in the source or destination (the source rows or the table lack it): a misspelt "
+        "name, a name whose case differs from the table's (mappings are case-sensitive), or, "
+        "with no mappings given, source columns matched to the table by position",
+        (
+            "Compare each ColumnMapping's source and destination names with the reader's "
+            "columns (e.g. the CSV header) and the table's columns, case included.",
+            "Add an explicit mapping for every column copied, by name; leave out the table's "
+            "columns the source does not have (identity or defaulted columns).",
+            "Rerun the load once the mappings match.",
+        ),
+        0.75,
+        transient=False,
+    )
+
+
+@rule(
+    "cosmos_dependency_not_found",
+    "ConfigurationError DataError",
+    any_of(*signals.COSMOS_DEPENDENCY_NOT_FOUND),
+    example="ERROR [cosmos.providers.dbt.render] Dependency seed_countries not found for model "
+    "DbtModel(name='dim_customers', type='DbtModelType.DBT_MODEL')",
+)
+def cosmos_dependency_not_found(m: re.Match[str], ctx: Context) -> Finding:
+    """A dbt node a model depends on that astronomer-cosmos did not find when rendering."""
+    dependency = clean_value(m.group(1))
+    model = clean_value(m.group(2))
+    return Finding(
+        f"Cosmos (astronomer-cosmos) could not render the dbt project into tasks: model "
+        f"'{model}' "
+        f"depends on '{dependency}', which is not among the nodes Cosmos parsed (a seed, "
+        "source or model the project's selection or load mode leaves out, or one whose file "
+        "is not in the project directory the DAG points at)",
+        (
+            f"Check that '{dependency}' exists in the dbt project the DAG uses (dbt ls "
+            f"--select {dependency}) and that the render config's select/exclude keeps it.",
+            "For a seed, make sure it is part of the project (seeds path) or loaded before the "
+            "task group; for another project's model, declare it as a source.",
+            "Re-parse the DAG once the dependency is found.",
+        ),
+        0.7,
+        transient=False,
+    )

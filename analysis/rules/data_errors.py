@@ -1463,3 +1463,135 @@ def split_file_missing(m: re.Match[str], ctx: Context) -> Finding:
         0.65,
         transient=True,
     )
+
+
+@rule(
+    "dbfs_path_not_found",
+    "DataError ConfigurationError",
+    any_of(*signals.DBFS_PATH_NOT_FOUND),
+    example="%fs ls dbfs:/FileStore/tables/sales/\nFileNotFoundException: /FileStore/tables/sales",
+)
+def dbfs_path_not_found(m: re.Match[str], ctx: Context) -> Finding:
+    """A DBFS path a notebook or job lists or opens and that does not exist."""
+    path = clean_value(m.group(1))
+    upload = "/filestore/" in path.lower()
+    hint = (
+        " Files uploaded through the workspace UI land under a folder of their own "
+        "(/FileStore/tables/ or /FileStore/shared_uploads/<user>/), which may not be the path "
+        "the code names"
+        if upload
+        else ""
+    )
+    return Finding(
+        f"The DBFS path {quoted(path)} does not exist: nothing was uploaded or written there, it "
+        f"was written under another folder, or a mount it relies on is not mounted.{hint}",
+        (
+            "List the parent folder (dbutils.fs.ls or %fs ls) to find where the data actually "
+            "is, and point the code at that path.",
+            "If the data should be produced upstream, check that step ran and wrote to this "
+            "path; upload or copy it there otherwise.",
+            "Rerun the notebook or job once the path exists.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+def _top_level_split(text: str, sep: str) -> tuple[str, str] | None:
+    """`text` split at the first `sep` outside parentheses, or None."""
+    depth = 0
+    for index, char in enumerate(text):
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif depth == 0 and text.startswith(sep, index):
+            return text[:index], text[index + len(sep) :]
+    return None
+
+
+def _type_name(text: str) -> str:
+    return grab(text, r"^\s*\"?([A-Za-z_][\w]{0,40})")
+
+
+@rule(
+    "nested_field_type_conflict",
+    "DataError",
+    r"\bfailed to merge fields '([^'\n]{1,100})' and '\1'\.\s{0,3}"
+    r"failed to merge fields '([^'\n]{1,100})' and '\2'",
+    example="Failed to merge fields 'payload' and 'payload'. Failed to merge fields 'items' and "
+    "'items'. Failed to merge incompatible data types LongType and StringType",
+)
+def nested_field_type_conflict(m: re.Match[str], ctx: Context) -> Finding | None:
+    """A schema merge (Delta's mergeSchema, a read merging files' schemas) refused for a field
+    nested in structs whose type differs between the two schemas."""
+    fields = re.findall(
+        r"failed to merge fields '([^'\n]{1,100})' and '\1'", ctx.text[m.start() :], re.IGNORECASE
+    )
+    path = ".".join(clean_value(field) for field in fields[:12] if clean_value(field))
+    if not path:
+        return None
+    types = ""
+    rest = re.search(
+        r"failed to merge incompatible data types (.{1,2000})", ctx.text, re.IGNORECASE | re.DOTALL
+    )
+    if rest:
+        split = _top_level_split(rest.group(1), " and ")
+        if split:
+            first, second = _type_name(split[0]), _type_name(split[1])
+            if first and second:
+                types = f" ({first} in one schema, {second} in the other)"
+    return Finding(
+        f"The two schemas being merged give the nested field '{path}' incompatible types"
+        f"{types}: the data written or read has that field in another shape than the table or "
+        "the other files, e.g. a struct in one and a map or string in the other, and Spark does "
+        "not convert one into the other when it merges schemas",
+        (
+            f"Compare '{path}' in the incoming data with the table's schema (DESCRIBE TABLE, "
+            "df.printSchema()) and find which side changed its shape.",
+            "Cast or reshape the incoming field to the table's type before writing (from_json "
+            "with the table's schema, to_json for a string column), or evolve the table "
+            "deliberately (a new column, or overwriteSchema in a controlled rewrite).",
+            "If the source's shape varies from run to run, read it with an explicit schema "
+            "instead of inferring it.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "cast_to_identical_type",
+    "DataError CodeError",
+    any_of(*signals.CAST_TO_IDENTICAL_TYPE),
+    example="AnalysisException: cannot resolve 'transform(src.tags, lambdafunction(x, x))' due "
+    "to data type mismatch: cannot cast array<struct<k:string,v:string>> to "
+    "array<struct<k:string,v:string>>;",
+)
+def cast_to_identical_type(m: re.Match[str], ctx: Context) -> Finding | None:
+    """A complex type Spark cannot cast to the type it prints identically."""
+    source, target = (group.rstrip(";.,'\"") for group in m.groups())
+    if source != target:
+        return None
+    column = grab(ctx.text, r"cannot resolve '\w{1,40}\(([\w.`]{1,200})")
+    where = f" {quoted(column)}" if column else ""
+    kind = source.split("<", 1)[0].lower()
+    article = "an" if kind == "array" else "a"
+    return Finding(
+        f"Spark refused to cast{where} from {article} {kind} type to the identical {kind} type it "
+        "prints: "
+        "the two differ in what the printed type leaves out, most often the nullability of a "
+        "struct's fields or of an array's or map's elements (containsNull, valueContainsNull), "
+        "which Spark will not narrow from nullable to non-nullable; a Delta MERGE with schema "
+        "evolution on an array of structs runs into this too",
+        (
+            "Compare the two schemas with their nullability (df.schema.json(), DESCRIBE "
+            "TABLE) and make the source's fields and elements as nullable as the target's, or "
+            "rebuild the column with the target's exact type.",
+            "For a Delta MERGE, try without automatic schema evolution, or a newer Delta/runtime "
+            "version that casts nested arrays of structs.",
+            "Rerun the write once the types agree.",
+        ),
+        0.65,
+        transient=False,
+    )

@@ -575,3 +575,30 @@ def kafka_transaction_commit_failed(m: re.Match[str], ctx: Context) -> Finding:
         0.6,
         transient=None,
     )
+
+
+@rule(
+    "livy_rpc_channel_closed",
+    "ExternalServiceError ResourceExhaustion CodeError",
+    any_of(*signals.LIVY_RPC_CHANNEL_CLOSED),
+    example="Failed to invoke livy statement (Server error: (500) Internal Server Error): "
+    '"java.lang.IllegalStateException: RPC channel is closed.',
+)
+def livy_rpc_channel_closed(m: re.Match[str], ctx: Context) -> Finding:
+    """A Livy session whose RPC channel to its Spark driver has closed."""
+    return Finding(
+        "The Livy session's RPC channel to its Spark driver is closed: the driver behind the "
+        "session has gone (it ran out of memory, for example after collecting a large result, "
+        "was killed by the cluster manager, or the session timed out while idle), so Livy "
+        "could not run the statement",
+        (
+            "Read the session's driver log (Livy's session log, the YARN or Spark UI) for why "
+            "the driver stopped; an OutOfMemoryError there means the driver needs more memory "
+            "(spark.driver.memory) or less data brought back to it.",
+            "Raise the Livy session timeout (livy.server.session.timeout) if long pauses "
+            "between statements end the session.",
+            "Start a new session and rerun the statements; the old session cannot be reused.",
+        ),
+        0.7,
+        transient=None,
+    )

@@ -791,6 +791,16 @@ THREAD_SETS = [
     # BigQuery's free tier (read as authentication), an Elasticsearch connector that reached no
     # node, a Hive split's vanished file and a Flink Kafka transaction (read as code).
     ("thread_errors_48.jsonl", 32, 0),
+    # Round 49 (32 messages: Data Factory activity and data flow errors, Databricks job runs,
+    # DBFS paths and Delta schema merges, Airflow tasks with dbt, Cosmos, Snowflake, Postgres,
+    # OpenLineage and BigQuery, bulk copies, SFTP and Livy): 21/32 when collected. Its misses were
+    # a Data Factory name over its length limit and a data flow's debug row limit (read as
+    # resource exhaustion), a DB2 security mechanism (read as a database error), an SFTP server's
+    # "No such file", a job's unreadable Python file, a dbt project without its name field, a
+    # Cosmos dependency not found and a bulk copy's column mapping (Unknown), and a Delta log
+    # directory a custom file system did not create (read as missing input). One is left: a
+    # Google API 400 whose reason is the unfilled "{0}" still reads as configuration.
+    ("thread_errors_49.jsonl", 32, 1),
 ]
 
 
@@ -4496,6 +4506,100 @@ ROUND_48_PATHOLOGICAL = pathological(
 )
 
 
+ROUND_49_FAMILIES = [
+    # Further wordings of the families round 49's thread messages exposed.
+    (
+        "ConfigurationError",
+        "ErrorCode=InvalidWorkflowRunActionName, ErrorMessage=Activity 'Copy data from the "
+        "on-premises SQL Server to the data lakeComposeRuntimeVariables' has a length of '85' "
+        "which exceeds the maximum limit of '80'.",
+    ),
+    (
+        "ConfigurationError",
+        "Pipeline 'pl_ingest' has a length of '300' which exceeds the maximum limit of '260'.",
+    ),
+    ("ConfigurationError", "DF-ARG-005 - Limit should be a > 0 - [2 17]"),
+    (
+        "ConfigurationError",
+        "Have not received expected codepoint: EUSRIDPWD. SQLSTATE=HY000 SQLCODE=-1040",
+    ),
+    (
+        "ConfigurationError",
+        "Run failed with error message\n Cannot read the python file "
+        "/Workspace/Users/etl/jobs/main.py",
+    ),
+    (
+        "ConfigurationError",
+        'Encountered an error:\nRuntime Error\n  Required "version" field not present in project',
+    ),
+    (
+        "ConfigurationError",
+        "java.io.FileNotFoundException: No such file or directory: "
+        "s3a://lake/bronze/orders/_delta_log\n\tat org.apache.spark.sql.delta.storage."
+        "HDFSLogStore.writeInternal(HDFSLogStore.scala:103)",
+    ),
+    (
+        "ConfigurationError",
+        "System.InvalidOperationException: The given ColumnMapping does not match up with any "
+        "column in the source or destination.",
+    ),
+    (
+        "ConfigurationError",
+        "ERROR [cosmos.providers.dbt.render] Dependency raw_orders not found for model "
+        "DbtModel(name='stg_orders', type='DbtModelType.DBT_MODEL')",
+    ),
+    ("DataError", "sftp.get('/outbound/report.csv') failed: IOError: [Errno 2] No such file"),
+    ("DataError", "java.io.FileNotFoundException: dbfs:/FileStore/tables/orders.csv"),
+    (
+        "DataError",
+        "AnalysisException: Failed to merge fields 'event' and 'event'. Failed to merge fields "
+        "'device' and 'device'. Failed to merge incompatible data types "
+        "StructType(StructField(os,StringType,true)) and StringType",
+    ),
+    (
+        "DataError",
+        "AnalysisException: cannot resolve 'transform(src.attrs, lambdafunction(x, x))' due to "
+        "data type mismatch: cannot cast map<string,string> to map<string,string>;",
+    ),
+    ("ExternalServiceError", "java.lang.IllegalStateException: RPC channel is closed."),
+    # What states none of these failures still reads as nothing.
+    ("Unknown", "The activity name has a length of 12 characters."),
+    ("Unknown", "Set the row limit in the debug settings."),
+    ("Unknown", "Reading the python file main.py."),
+    ("Unknown", "Dependency resolution finished for model training."),
+    ("Unknown", "The RPC channel was opened."),
+]
+
+ROUND_49_PATHOLOGICAL = pathological(
+    [
+        "has a length of '" + "1" * 20_000,
+        "limit should be a" + " " * 20_000 + "x",
+        "have not received expected codepoint: " + "e" * 20_000,
+        "filenotfoundexception: /filestore/" + "a" * 20_000,
+        "cannot read the python file /" + "p" * 20_000,
+        'required "' + "f" * 20_000 + '" field not present in project',
+        "no such file or directory: s3a://" + "d" * 20_000 + "/_delta_log",
+        "dependency " + "d" * 20_000 + " not found for model dbtmodel(name='",
+        "failed to merge fields 'a' and 'a'. " * 2_000,
+        "cannot cast array<" + "s" * 20_000 + " to array<" + "s" * 20_000,
+        "ioerror: [errno 2] no such file" * 1_000,
+    ],
+    ids=[
+        "adf-length-digits",
+        "dataflow-limit-spaces",
+        "db2-codepoint-long",
+        "dbfs-long-path",
+        "python-file-long-path",
+        "dbt-field-long",
+        "delta-log-long-path",
+        "cosmos-dependency-long",
+        "merge-fields-repeated",
+        "identical-cast-long",
+        "sftp-no-such-file-repeated",
+    ],
+)
+
+
 @pytest.mark.parametrize(("name", "size", "allowed"), THREAD_SETS)
 def test_thread_set_accuracy(name: str, size: int, allowed: int) -> None:
     rows = _rows(Path(__file__).resolve().parent / name)
@@ -4553,6 +4657,7 @@ ROUND_FAMILIES = {
     46: ROUND_46_FAMILIES,
     47: ROUND_47_FAMILIES,
     48: ROUND_48_FAMILIES,
+    49: ROUND_49_FAMILIES,
 }
 
 
@@ -4608,6 +4713,7 @@ def test_round_families(expected: str, message: str) -> None:
         *ROUND_46_PATHOLOGICAL,
         *ROUND_47_PATHOLOGICAL,
         *ROUND_48_PATHOLOGICAL,
+        *ROUND_49_PATHOLOGICAL,
     ],
 )
 def test_round_patterns_read_pathological_text_in_linear_time(text: str) -> None:

@@ -3182,3 +3182,131 @@ def test_round_forty_eight_rules_name_the_cause_the_message_states() -> None:
         derby,
     ):
         _assert_well_formed(rca)
+
+
+def test_round_forty_nine_rules_name_the_cause_the_message_states() -> None:
+    """Data Factory names over their length limit and data flow debug row limits, DB2 security
+    mechanisms, Databricks jobs' unreadable Python files and missing DBFS paths, dbt projects
+    without a required field and Cosmos dependencies not found, Delta logs a file system did not
+    create, bulk copies' column mappings, nested struct fields whose types conflict, casts to an
+    identical type and Livy sessions whose driver is gone are each explained as such, in other
+    wordings than the round's messages."""
+    activity = _rca(
+        "ErrorCode=InvalidWorkflowRunActionName, ErrorMessage=Activity 'Copy data from the "
+        "on-premises SQL Server to the data lakeComposeRuntimeVariables' has a length of '85' "
+        "which exceeds the maximum limit of '80'."
+    )
+    pipeline = _rca(
+        "Pipeline 'pl_ingest' has a length of '300' which exceeds the maximum limit of '260'."
+    )
+    debug = _rca("DF-ARG-005 - Limit should be a > 0 - [2 17]")
+    db2 = _rca("Have not received expected codepoint: EUSRIDPWD. SQLSTATE=HY000 SQLCODE=-1040")
+    python_file = _rca(
+        "Run failed with error message\n Cannot read the python file "
+        "dbfs:/Shared/jobs/etl/../dist/entrypoint.py"
+    )
+    dbt = _rca(
+        'Encountered an error:\nRuntime Error\n  Required "version" field not present in project'
+    )
+    delta_log = _rca(
+        "java.io.FileNotFoundException: No such file or directory: "
+        "s3a://lake/bronze/orders/_delta_log\n\tat org.apache.spark.sql.delta.storage."
+        "HDFSLogStore.writeInternal(HDFSLogStore.scala:103)"
+    )
+    mapping = _rca(
+        "System.InvalidOperationException: The given ColumnMapping does not match up with any "
+        "column in the source or destination."
+    )
+    cosmos = _rca(
+        "ERROR [cosmos.providers.dbt.render] Dependency raw_orders not found for model "
+        "DbtModel(name='stg_orders', type='DbtModelType.DBT_MODEL')"
+    )
+    dbfs = _rca("java.io.FileNotFoundException: dbfs:/FileStore/tables/orders.csv")
+    nested = _rca(
+        "AnalysisException: Failed to merge fields 'event' and 'event'. Failed to merge fields "
+        "'device' and 'device'. Failed to merge incompatible data types "
+        "StructType(StructField(os,StringType,true)) and StringType"
+    )
+    cast = _rca(
+        "AnalysisException: cannot resolve 'transform(src.attrs, lambdafunction(x, x))' due to "
+        "data type mismatch: cannot cast map<string,string> to map<string,string>;"
+    )
+    livy = _rca("java.lang.IllegalStateException: RPC channel is closed.")
+
+    assert activity.rule == pipeline.rule == "adf_name_too_long"
+    assert (
+        "the activity name 'Copy data from the on-premises SQL Server to the data lake' with "
+        "the suffix 'ComposeRuntimeVariables'" in activity.root_cause
+    )
+    assert "is 85 characters long, over the limit of 80" in activity.root_cause
+    assert "the name 'pl_ingest' is 300 characters long, over the limit of 260" in (
+        pipeline.root_cause
+    )
+    assert "suffix" not in pipeline.root_cause
+    assert debug.rule == "dataflow_debug_row_limit"
+    assert "debug settings have a row limit that is not above 0" in debug.root_cause
+    assert db2.rule == "db2_security_mechanism"
+    assert "expected security codepoint EUSRIDPWD (an encrypted user ID and password)" in (
+        db2.root_cause
+    )
+    assert python_file.rule == "job_python_file_unreadable"
+    assert "could not read 'entrypoint.py' there" in python_file.root_cause
+    assert "relative segment ('..')" in python_file.root_cause
+    assert dbt.rule == "dbt_project_field_missing"
+    assert "dbt_project.yml has no 'version' field" in dbt.root_cause
+    assert delta_log.rule == "delta_log_dir_missing"
+    assert "s3a://lake/bronze/orders/_delta_log does not exist" in delta_log.root_cause
+    assert mapping.rule == "bulk_copy_column_mapping_mismatch"
+    assert "column mapping whose column name is not in the source or destination" in (
+        mapping.root_cause
+    )
+    assert cosmos.rule == "cosmos_dependency_not_found"
+    assert "model 'stg_orders' depends on 'raw_orders'" in cosmos.root_cause
+    assert dbfs.rule == "dbfs_path_not_found"
+    assert "The DBFS path 'dbfs:/FileStore/tables/orders.csv' does not exist" in dbfs.root_cause
+    assert nested.rule == "nested_field_type_conflict"
+    assert "the nested field 'event.device' incompatible types" in nested.root_cause
+    assert "(StructType in one schema, StringType in the other)" in nested.root_cause
+    assert cast.rule == "cast_to_identical_type"
+    assert "from a map type to the identical map type" in cast.root_cause
+    assert "nullability" in cast.root_cause
+    assert livy.rule == "livy_rpc_channel_closed"
+    assert "the driver behind the session has gone" in livy.root_cause
+    for rca in (
+        activity,
+        pipeline,
+        debug,
+        db2,
+        python_file,
+        dbt,
+        delta_log,
+        mapping,
+        cosmos,
+        dbfs,
+        nested,
+        cast,
+        livy,
+    ):
+        _assert_well_formed(rca)
+
+
+def test_round_forty_nine_rules_leave_what_is_not_theirs() -> None:
+    """A cast between two different complex types is not a cast to an identical type, a single
+    field's type conflict is not a nested one, and a local path's FileNotFoundException is not a
+    DBFS path's."""
+    different = _rca(
+        "AnalysisException: cannot resolve 'c' due to data type mismatch: cannot cast "
+        "array<string> to array<int>;",
+        "DataError",
+    )
+    single = _rca(
+        "AnalysisException: Failed to merge fields 'amount' and 'amount'. Failed to merge "
+        "incompatible data types DecimalType(18,2) and StringType",
+        "DataError",
+    )
+    local = _rca(
+        "java.io.FileNotFoundException: /tmp/blockmgr-1/0a/shuffle_0_1_0.data", "DataError"
+    )
+    assert different.rule != "cast_to_identical_type"
+    assert single.rule != "nested_field_type_conflict"
+    assert local.rule != "dbfs_path_not_found"
