@@ -40,6 +40,7 @@ from integrations.targets.jira import (
     MAP_THE_WORKFLOW,
     JiraTransport,
     deleted_issue,
+    fixed_by,
     own_account_ids,
     took_own_transition,
 )
@@ -131,15 +132,16 @@ def _apply_incident_event(incident: Incident, event: JiraEvent) -> tuple[str, st
             return lead, f"incident {incident.pk} already in that state"
         actor = Actor(ActorKind.JIRA, event.author or "jira")
         # The comment left with the resolving transition says what fixed it, as on a ticket's
-        # issue: kept on every member the resolve reaches.
-        fix = "" if _is_us(event) else _fix_in(event.comment_body)
+        # issue: kept on every member the resolve reaches (unless its resolution says nothing
+        # was fixed: Won't Do, Duplicate, ...).
+        fix = _transition_fix(event)
         try:
             for step in steps:
                 incidents.act(
                     incident.pk,
                     step,
                     actor,
-                    note=f"JIRA {event.issue_key}",
+                    note=_jira_note(event) if step == "resolve" else f"JIRA {event.issue_key}",
                     fix=fix if step == "resolve" else "",
                     via="jira",
                 )
@@ -333,9 +335,11 @@ def apply_jira_event(event: JiraEvent) -> tuple[str | None, str]:
             return ticket.pk, _with_move(moved, "already in that state")
         for step in steps:
             if step == "resolve":
-                # The comment left with the resolving transition says what fixed it.
-                fix = "" if _is_us(event) else _fix_in(event.comment_body)
-                lifecycle.resolve(ticket.pk, actor, note=f"JIRA {event.issue_key}", fix=fix)
+                # The comment left with the resolving transition says what fixed it, unless
+                # its resolution says nothing was fixed (Won't Do, Duplicate, ...).
+                lifecycle.resolve(
+                    ticket.pk, actor, note=_jira_note(event), fix=_transition_fix(event)
+                )
             else:
                 lifecycle.transition(ticket.pk, step, actor, note=f"JIRA {event.issue_key}")
         return ticket.pk, _with_move(moved, f"status set to {target}")
@@ -467,6 +471,22 @@ def _incident_changed_here_since(incident_id: str, since: datetime) -> bool:
 
 # The incident timeline's entries for a change of its status (`incidents.act`, a regression).
 INCIDENT_STATUS_EVENTS = ("acknowledge", "start_progress", "resolved", "reopen")
+
+
+def _transition_fix(event: JiraEvent) -> str:
+    """What the comment left with a resolving transition says fixed it: nothing when the
+    service's own account made it, or when its resolution says nothing was fixed
+    (`fixed_by`)."""
+    if _is_us(event) or not fixed_by(event.resolution):
+        return ""
+    return _fix_in(event.comment_body)
+
+
+def _jira_note(event: JiraEvent) -> str:
+    """The note of a resolve made in JIRA: the issue, and its resolution when it set one."""
+    if event.resolution:
+        return f"JIRA {event.issue_key} (resolution: {event.resolution[:60]})"
+    return f"JIRA {event.issue_key}"
 
 
 def _fix_in(comment: str) -> str:

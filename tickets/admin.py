@@ -30,7 +30,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from analysis.tasks import request_fresh_rca
 from integrations import fanout
 from integrations.models import OutboundDelivery, Remediation
-from tickets import incidents, lifecycle, resolutions, rollup, rules
+from tickets import incidents, jira_status, lifecycle, resolutions, rollup, rules
 from tickets.lifecycle import Actor, TransitionError
 from tickets.login_throttle import ThrottledAdminAuthenticationForm
 from tickets.models import (
@@ -984,6 +984,24 @@ class JiraStatusMappingAdmin(admin.ModelAdmin):
     list_display = ("jira_status", "ticket_status", "order")
     list_editable = ("ticket_status", "order")
     ordering = ("order", "id")
+
+    def changelist_view(self, request, extra_context=None):
+        """Warns while the map leaves a ticket status with no JIRA status (a Done row deleted,
+        or its ticket status changed in the list): a ticket changed to it here cannot move its
+        issue, and that change's JIRA delivery is a dead letter until one is mapped."""
+        if request.method == "GET":
+            unmapped = jira_status.unmapped_statuses(fresh=True)
+            if unmapped:
+                self.message_user(
+                    request,
+                    "No JIRA status is mapped to "
+                    + ", ".join(unmapped)
+                    + ": a ticket changed to it here cannot move its JIRA issue (its delivery"
+                    " is a dead letter until one is mapped). Map a status of the workflow"
+                    " to it.",
+                    level=messages.WARNING,
+                )
+        return super().changelist_view(request, extra_context)
 
 
 @admin.register(Resolution)

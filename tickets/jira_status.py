@@ -20,18 +20,18 @@ DEFAULT_MAP = (
 FALLBACK_STATUS = {Status.ACKNOWLEDGED: Status.IN_PROGRESS}
 
 
-def _mappings() -> list[tuple[str, str]]:
+def _stored() -> list[tuple[str, str]]:
+    return [
+        (name.strip(), status)
+        for name, status in JiraStatusMapping.objects.values_list("jira_status", "ticket_status")
+    ]
+
+
+def _mappings(*, fresh: bool = False) -> list[tuple[str, str]]:
     """(JIRA status, ticket status) pairs; names without surrounding spaces (the admin strips
-    them as it saves, rows saved before it did may still have them)."""
-    rows = rules.cached(
-        "jira_status",
-        lambda: [
-            (name.strip(), status)
-            for name, status in JiraStatusMapping.objects.values_list(
-                "jira_status", "ticket_status"
-            )
-        ],
-    )
+    them as it saves, rows saved before it did may still have them). `fresh`: read now, not
+    from the rule cache."""
+    rows = _stored() if fresh else rules.cached("jira_status", _stored)
     return rows or [(name, str(status)) for name, status in DEFAULT_MAP]
 
 
@@ -53,6 +53,18 @@ def jira_statuses_for(ticket_status: str) -> list[str]:
         if names:
             return names
     return []
+
+
+# The ticket statuses an issue is moved to (acknowledged falls back to in progress).
+MOVED_TO = (Status.OPEN, Status.IN_PROGRESS, Status.RESOLVED)
+
+
+def unmapped_statuses(*, fresh: bool = False) -> list[str]:
+    """The ticket statuses no JIRA status is mapped to (a map edited in admin that lost its
+    Done row, say): a ticket changed to one here cannot move its issue. `fresh`: the map as
+    stored now (the admin's), not as the rule cache has it."""
+    mapped = {status for _, status in _mappings(fresh=fresh)}
+    return [str(status) for status in MOVED_TO if status not in mapped]
 
 
 def jira_status_for(ticket_status: str) -> str | None:

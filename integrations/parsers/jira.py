@@ -42,6 +42,9 @@ class JiraEvent:
     # The key the issue had before this change, when the change gave it a new one (moved to
     # another project: the changelog's `Key` item; `issue_key` is the new key).
     moved_from: str = ""
+    # The resolution the change set (the changelog's `resolution` item: "Done", "Fixed",
+    # "Won't Do", "Duplicate", ...), "" when it set none.
+    resolution: str = ""
 
     @property
     def is_new_comment(self) -> bool:
@@ -77,6 +80,7 @@ class _JiraEventFields(TypedDict):
     comment_kind: NotRequired[str]
     issue_id: NotRequired[str]
     moved_from: NotRequired[str]
+    resolution: NotRequired[str]
 
 
 COMMENT_CREATED = "comment_created"
@@ -93,6 +97,9 @@ ISSUE_COMMENT_EVENTS = {
 # JIRA could give (a Java long: at most 19 digits, and at most LONGEST_ISSUE_ID).
 _COMMENT_URL_ISSUE_ID = re.compile(r"/rest/api/[^/]+/issue/(\d{1,19})/comment/")
 LONGEST_ISSUE_ID = 2**63 - 1
+# The characters of a comment read: as much as a fix given anywhere else keeps (the API's,
+# admin's, dashboard's and Slack's 8,000), so a fix typed in JIRA is not cut shorter.
+COMMENT_KEPT = 8000
 
 
 def _people(user: Any) -> tuple[str, frozenset[str]]:
@@ -140,6 +147,8 @@ def parse_jira_event(payload: Any) -> JiraEvent:
             elif name == "key" and "moved_from" not in event:
                 # Moved to another project (`issue_moved`): the issue's key before the move.
                 event["moved_from"] = text(item, "fromString")
+            elif name == "resolution" and "resolution" not in event:
+                event["resolution"] = text(item, "toString")
     if isinstance(comment, dict):
         event["comment_kind"] = (
             webhook_event
@@ -148,7 +157,7 @@ def parse_jira_event(payload: Any) -> JiraEvent:
         )
         comment_author, comment_ids = _people(comment.get("author"))
         event["comment_id"] = text(comment, "id")
-        event["comment_body"] = text(comment, "body")[:4000]
+        event["comment_body"] = text(comment, "body")[:COMMENT_KEPT]
         event["author"] = comment_author or author
         event["author_ids"] = comment_ids or author_ids
     return JiraEvent(**event)

@@ -178,6 +178,46 @@ OWN_ACCOUNT_KEY = "jira-own-account"
 MAP_THE_WORKFLOW = "map the workflow's statuses to the ticket's in admin (JIRA status mappings)"
 
 
+# JIRA's own resolutions (Jira Cloud's and Jira Server/Data Center's defaults, Jira Service
+# Management's Declined) that say an issue was closed without a fix.
+NOT_FIXED_RESOLUTIONS = frozenset(
+    {"won't do", "won't fix", "duplicate", "cannot reproduce", "incomplete", "declined"}
+)
+# The resolutions that say so plainly, preferred when the service resolves an issue.
+FIXED_RESOLUTIONS = ("done", "fixed")
+
+
+def fixed_by(resolution: str) -> bool:
+    """Whether a JIRA resolution says the issue was fixed: any but NOT_FIXED_RESOLUTIONS,
+    compared ignoring case, a typographic apostrophe read as a plain one ("Won\u2019t Do");
+    none set, as in a workflow without the field, counts as fixed. A comment left with a
+    resolution that says nothing was fixed ("duplicate of OPS-12") is no fix: kept as one, it
+    would be offered for the next failure like it."""
+    return resolution.strip().lower().replace("\u2019", "'") not in NOT_FIXED_RESOLUTIONS
+
+
+def _resolution_for(transition: Mapping[str, Any]) -> dict[str, Any]:
+    """The `fields` to send with a transition. When its screen shows Resolution (as listed
+    with `expand=transitions.fields`), JIRA refuses the move without one ("Field Resolution
+    is required."): it is set to Done or Fixed, else to the first resolution offered that
+    says the issue was fixed, else to the first offered. A transition whose screen does not
+    show it is sent none (JIRA refuses a field its screen does not show)."""
+    screen = transition.get("fields")
+    resolution = screen.get("resolution") if isinstance(screen, dict) else None
+    if not isinstance(resolution, dict):
+        return {}
+    names = [
+        str(value.get("name", ""))
+        for value in resolution.get("allowedValues") or []
+        if isinstance(value, dict) and value.get("name")
+    ]
+    if not names:
+        return {}
+    preferred = [n for n in names if n.strip().lower() in FIXED_RESOLUTIONS]
+    fixed = [n for n in names if fixed_by(n)]
+    return {"resolution": {"name": (preferred or fixed or names)[0]}}
+
+
 def _own_transition_key(issue_key: str, status: str) -> str:
     # Hashed: a status name holds spaces, which some cache backends refuse in a key.
     digest = hashlib.sha256(f"{issue_key}\n{status.strip().lower()}".encode()).hexdigest()
@@ -400,7 +440,8 @@ class JiraTransport:
         if self.current_status(key).strip().lower() in wanted:
             return False
         with _jira_errors(f"list transitions of {key}"):
-            transitions = self._client.transitions(key)
+            # With the fields of each one's screen: one that shows Resolution needs it set.
+            transitions = self._client.transitions(key, expand="transitions.fields")
         leading = {str(t.get("to", {}).get("name", "")).lower(): t for t in reversed(transitions)}
         match = next((leading[name] for name in wanted if name in leading), None)
         if match is None:
@@ -417,7 +458,7 @@ class JiraTransport:
         expect_own_transition(key, str(match["to"]["name"]))
         try:
             with _jira_errors(f"transition {key} to {target_status}"):
-                self._client.transition_issue(key, str(match["id"]))
+                self._client.transition_issue(key, str(match["id"]), fields=_resolution_for(match))
         except TransportError as exc:
             if not exc.permanent:  # a timeout may still have moved it
                 raise
@@ -762,7 +803,9 @@ def _jira_create(jira: JiraTransport, row: OutboundDelivery) -> list[FollowUp] |
             )
         if ticket.analysed_at is not None:
             linked[TELLS_ANALYSIS] = ticket.analysed_at.isoformat()
-    if ticket.status != "open":  # changed before the issue existed
+    # Changed before the issue existed (with no JIRA status mapped to its status, that
+    # change's own delivery, waiting for this one, says so).
+    if ticket.status != "open" and jira_status.jira_statuses_for(ticket.status):
         _jira_transition(jira, key, ticket)
     Ticket.objects.filter(pk=ticket.pk).update(itsm_ticket_id=key)
     ticket.itsm_ticket_id = key
@@ -844,11 +887,23 @@ def _remove_jira_duplicates(
     )
 
 
+def _mapped_statuses(key: str, status: str) -> list[str]:
+    """The JIRA statuses the map gives a ticket status. None mapped (a map edited in admin
+    that lost its Done row) is a dead letter saying so, to retry once one is: the issue left
+    where it is, silently, would show the ticket in a status it has left."""
+    targets = jira_status.jira_statuses_for(status)
+    if not targets:
+        raise TransportError(
+            f"JIRA {key}: no JIRA status is mapped to {status}; map one in admin (JIRA status"
+            " mappings), then retry this delivery",
+            permanent=True,
+        )
+    return targets
+
+
 def _jira_transition(jira: JiraTransport, key: str, ticket: Ticket) -> None:
     """Move the issue to the JIRA status the admin-editable map gives the ticket's status."""
-    targets = jira_status.jira_statuses_for(ticket.status)
-    if targets:
-        jira.transition_to(key, *targets)
+    jira.transition_to(key, *_mapped_statuses(key, ticket.status))
 
 
 def _jira_sync(jira: JiraTransport, row: OutboundDelivery) -> None:
@@ -1021,11 +1076,10 @@ def _jira_incident_sync(jira: JiraTransport, row: OutboundDelivery) -> None:
         # Remembered once the issue has it or one at least as grave (people's): the next
         # update raises the issue only if the incident gets graver again.
         Incident.objects.filter(pk=incident.pk).update(jira_priority=priority)
-    wanted = jira_status.jira_statuses_for(
-        Status.RESOLVED if incident.recovered_at else incident.status
+    wanted = _mapped_statuses(
+        incident.itsm_ticket_id, Status.RESOLVED if incident.recovered_at else incident.status
     )
-    if wanted:
-        jira.transition_to(incident.itsm_ticket_id, *wanted)
+    jira.transition_to(incident.itsm_ticket_id, *wanted)
 
 
 def jira_incident_comment(change: Mapping[str, Any]) -> str:

@@ -26,8 +26,11 @@ given as {"key": ...} and a transition given by id):
                                               priority) and `update` operations on labels
                                               (add/remove/set) and comment (add)
   DELETE /rest/api/2/issue/{key}              204; 403 without the delete permission
-  GET  /rest/api/2/issue/{key}/transitions    every transition leading to another status
-  POST /rest/api/2/issue/{key}/transitions    204, applied
+  GET  /rest/api/2/issue/{key}/transitions    every transition leading to another status (with
+                                              `expand=transitions.fields`, its screen's fields)
+  POST /rest/api/2/issue/{key}/transitions    204, applied; 400 without the resolution a
+                                              transition screen shows, or with a field it
+                                              does not show
   POST /rest/api/2/issue/{key}/comment        201
 {key} is an issue key or its numeric id, as in JIRA. Issues carry `created` and `updated`
 (JIRA's "2024-04-05T10:00:00.000+0000" form, from the clock; ids and `created` increase with each
@@ -52,6 +55,7 @@ from tests.fakes.http import FakeHttpService, RecordedRequest, Reply
 API = "/rest/api/2"
 PRIORITIES = ("Highest", "High", "Medium", "Low", "Lowest")
 ISSUE_TYPES = ("Task", "Bug", "Story", "Incident")
+RESOLUTIONS = ("Done", "Won't Do", "Duplicate", "Cannot Reproduce")
 STATUS_CATEGORY = {"To Do": "new", "In Progress": "indeterminate", "Done": "done"}
 EDITABLE = ("summary", "description", "labels", "priority")
 # JIRA refuses a longer description or comment body (a 400 naming the field).
@@ -74,6 +78,9 @@ class Transition:
     # The statuses it is offered from (a classic workflow's "Reopen Issue" only from Resolved
     # and Closed); empty: from any status (a global transition).
     sources: tuple[str, ...] = ()
+    # The fields its transition screen shows (a classic workflow's "Resolve Issue" screen:
+    # `("resolution",)`); Resolution on a screen is required, as in JIRA. Empty: no screen.
+    screen: tuple[str, ...] = ()
 
 
 # The standard simplified workflow: from any status to any other. Names differ from the status
@@ -141,6 +148,8 @@ class FakeJira(FakeHttpService):
         # Fields a project's create screen requires beyond JIRA's own (e.g. a "Team" custom
         # field): project key -> {field id: its name}; a create without one is a 400 naming it.
         self.required_fields: dict[str, dict[str, str]] = {}
+        # The site's resolutions (Jira Cloud's defaults), offered on a transition screen.
+        self.resolutions: tuple[str, ...] = RESOLUTIONS
         self.issues: dict[str, dict[str, Any]] = {}
         self._next_number: dict[str, int] = {}
         self._next_id = 10000
@@ -221,7 +230,9 @@ class FakeJira(FakeHttpService):
             if rest == "" and method == "DELETE":
                 return self._delete(issue)
             if rest == "/transitions" and method == "GET":
-                return 200, {"expand": "transitions", "transitions": self._available(issue)}, {}
+                expand = request.param("expand") or ""
+                available = self._available(issue, fields="transitions.fields" in expand)
+                return 200, {"expand": "transitions", "transitions": available}, {}
             if rest == "/transitions" and method == "POST":
                 return self._transition(issue, request.body or {})
             if rest == "/comment" and method == "POST":
@@ -418,7 +429,9 @@ class FakeJira(FakeHttpService):
         body = {"startAt": start, "maxResults": size, "total": len(found), "issues": page}
         return 200, body, {}
 
-    def _available(self, issue: dict[str, Any]) -> list[dict[str, Any]]:
+    def _available(self, issue: dict[str, Any], *, fields: bool = False) -> list[dict[str, Any]]:
+        """The transitions offered from the issue's status; with `fields`
+        (`expand=transitions.fields`), each with the fields of its screen, as JIRA lists them."""
         return [
             {
                 "id": t.id,
@@ -427,11 +440,28 @@ class FakeJira(FakeHttpService):
                     "name": t.to,
                     "statusCategory": {"key": STATUS_CATEGORY.get(t.to, "indeterminate")},
                 },
-                "hasScreen": False,
+                "hasScreen": bool(t.screen),
+                **({"fields": self._screen_fields(t)} if fields else {}),
             }
             for t in self.workflow
             if t.to != issue["status"] and (not t.sources or issue["status"] in t.sources)
         ]
+
+    def _screen_fields(self, transition: Transition) -> dict[str, Any]:
+        shown: dict[str, Any] = {}
+        if "resolution" in transition.screen:
+            shown["resolution"] = {
+                "required": True,
+                "schema": {"type": "resolution", "system": "resolution"},
+                "name": "Resolution",
+                "key": "resolution",
+                "hasDefaultValue": False,
+                "operations": ["set"],
+                "allowedValues": [
+                    {"id": str(10000 + n), "name": name} for n, name in enumerate(self.resolutions)
+                ],
+            }
+        return shown
 
     def _transition(self, issue: dict[str, Any], body: dict[str, Any]) -> Reply:
         wanted = str((body.get("transition") or {}).get("id", ""))
@@ -440,6 +470,20 @@ class FakeJira(FakeHttpService):
             if wanted not in available:
                 message = f"Transition id '{wanted}' is not valid for this issue."
                 return 400, jira_error(message), {}
+            screen = next(t.screen for t in self.workflow if t.id == wanted)
+            given = body.get("fields") or {}
+            for name in given:
+                if name not in screen:
+                    message = (
+                        f"Field '{name}' cannot be set. It is not on the appropriate screen,"
+                        " or unknown."
+                    )
+                    return 400, jira_error(**{name: message}), {}
+            resolution = str((given.get("resolution") or {}).get("name", ""))
+            if "resolution" in screen and resolution not in self.resolutions:
+                return 400, jira_error("Field Resolution is required."), {}
+            if resolution:
+                issue["resolution"] = resolution
             before = issue["status"]
             issue["status"] = available[wanted]["to"]["name"]
             issue["transitions"].append({"id": wanted, "from": before, "to": issue["status"]})

@@ -2160,6 +2160,88 @@ def test_a_fix_given_with_the_resolving_transition_is_kept_without_its_fix_prefi
     assert [r.fix for r in Resolution.objects.all()] == ["rotated the key"]
 
 
+def resolved_with(resolution: str, comment: str, key: str = "OPS-7") -> dict:
+    """Jira's `jira:issue_updated` for a move to Done through a transition screen that set the
+    resolution, with the comment typed on that screen (the changelog lists the resolution's
+    item first, as Jira does)."""
+    done = jira_webhook(key, "In Progress", "Done")
+    done["issue_event_type_name"] = "issue_resolved"
+    done["changelog"]["items"].insert(
+        0,
+        {
+            "field": "resolution",
+            "fieldtype": "jira",
+            "fieldId": "resolution",
+            "from": None,
+            "fromString": None,
+            "to": "10001",
+            "toString": resolution,
+        },
+    )
+    done["comment"] = {"id": uuid.uuid4().hex[:6], "body": comment, "author": MARIA}
+    return done
+
+
+@pytest.mark.parametrize(
+    "resolution", ["Won't Do", "Duplicate", "Cannot Reproduce", "Won\u2019t Fix"]
+)
+def test_an_issue_closed_as_not_fixed_resolves_the_ticket_but_records_no_fix(
+    linked_ticket, resolution
+):
+    """Done with the resolution Won't Do or Duplicate: its comment ("duplicate of OPS-3") was
+    kept as what fixed the failure, and offered as a previous fix for the next one like it."""
+    closed = resolved_with(resolution, "Duplicate of OPS-3, handled there")
+
+    assert post_jira(closed).json()["result"] == "status set to resolved"
+    assert Ticket.objects.get(pk=linked_ticket.pk).status == "resolved"
+    assert not Resolution.objects.exists()
+    entry = AuditLog.objects.get(ticket=linked_ticket, action="resolve")
+    assert entry.details["note"] == f"JIRA OPS-7 (resolution: {resolution})"
+
+
+def test_an_issue_closed_as_fixed_keeps_its_comment_as_the_fix(linked_ticket):
+    assert post_jira(resolved_with("Fixed", "Fix: rotated the key")).json()["result"] == (
+        "status set to resolved"
+    )
+    assert [r.fix for r in Resolution.objects.all()] == ["rotated the key"]
+
+
+def test_an_incidents_issue_closed_as_a_duplicate_records_no_fix_on_its_members(targets):
+    incident = Incident.objects.create(
+        id="INC-20251210T120000-dup001", itsm_ticket_id="OPS-90", member_count=2
+    )
+    for n in range(2):
+        member = Ticket.objects.create(
+            id=f"ADF-20251210T12000{n}-dup00{n}",
+            pipeline=f"pl{n}",
+            run_id=f"adf:{n}",
+            source="adf",
+            fingerprint=f"f{n}",
+            incident=incident,
+        )
+    Incident.objects.filter(pk=incident.pk).update(lead_ticket=member)
+
+    closed = resolved_with("Duplicate", "Same as INC-1", key="OPS-90")
+
+    assert "status set to resolved" in post_jira(closed).json()["result"]
+    assert set(Ticket.objects.values_list("status", flat=True)) == {"resolved"}
+    assert not Resolution.objects.exists()
+
+
+def test_a_long_fix_typed_in_jira_is_kept_as_long_as_one_typed_elsewhere(linked_ticket):
+    """A fix pasted on JIRA's resolve screen was cut at 4,000 characters, silently, where one
+    given through the API, admin, the dashboard or Slack keeps 8,000."""
+    steps = " ".join(
+        f"step {n}: restarted node {n} of the integration runtime." for n in range(120)
+    )
+    assert 4000 < len(steps) < 7990
+
+    assert post_jira(resolved_with("Done", f"Fix: {steps}")).json()["result"] == (
+        "status set to resolved"
+    )
+    assert [r.fix for r in Resolution.objects.all()] == [steps]
+
+
 def test_the_jira_status_map_is_editable(linked_ticket):
     for name, status in (("To Do", "open"), ("Done", "acknowledged"), ("Closed", "resolved")):
         # The migration seeds the default map (gone when an earlier test flushed the database).
@@ -2227,6 +2309,39 @@ def test_a_workflow_with_its_own_status_names_says_to_map_them_and_works_once_ma
     assert post_jira(closed_again).json()["result"] == "status set to resolved"
 
 
+def test_a_map_with_no_status_for_resolved_says_so_in_a_dead_letter_not_silently(
+    celery_worker, targets
+):
+    """The admin's map lost its Done row (deleted, or its ticket status changed in the list):
+    resolved here, the issue stayed In Progress with no error anywhere, while the comment said
+    the ticket was resolved. The delivery is a dead letter naming the remedy; retried once
+    the map has the row, the issue moves."""
+    jira, _, _ = targets
+    JiraStatusMapping.objects.all().delete()
+    for name, status in (("To Do", "open"), ("In Progress", "in_progress")):
+        JiraStatusMapping.objects.create(jira_status=name, ticket_status=status)
+    clear_rule_cache()
+    ticket = fanned_out(post_failure()["ticket_id"])
+    settled(ticket.pk)
+    ana = Actor.for_user(make_user("ana", "responder"), "dashboard")
+
+    lifecycle.resolve(ticket.pk, ana, fix="rotated the key")
+    settled(ticket.pk)
+
+    dead = OutboundDelivery.objects.get(ticket=ticket, action="jira_sync")
+    assert dead.status == OutboundStatus.DEAD
+    assert dead.last_error == (
+        "JIRA OPS-1: no JIRA status is mapped to resolved; map one in admin (JIRA status "
+        "mappings), then retry this delivery"
+    )
+    assert jira_status.unmapped_statuses() == ["resolved"]
+    JiraStatusMapping.objects.create(jira_status="Done", ticket_status="resolved")
+    clear_rule_cache()
+    assert fanout.retry_dead([dead.pk]) == 1
+    settled(ticket.pk)
+    assert jira.issues["OPS-1"]["status"] == "Done"
+
+
 # Jira Server/Data Center's classic workflow: Reopen only from Resolved and Closed, which it
 # offers no way back to Open from.
 CLASSIC_WORKFLOW = (
@@ -2279,6 +2394,39 @@ def test_a_ticket_reopened_here_reopens_its_issue_in_a_classic_workflow(celery_w
     assert echo.json()["result"] == "our own change ignored"
     ticket.refresh_from_db()
     assert ticket.status == "open"
+
+
+def test_a_done_transition_whose_screen_requires_a_resolution_gets_one_that_says_fixed(
+    celery_worker, targets
+):
+    """A workflow whose Done transition shows the Resolution screen (JIRA then refuses the
+    move without one: "Field Resolution is required."): every resolve here was a dead letter
+    and the issue stayed open. It is moved with the resolution that says fixed, not the first
+    the site lists (Won't Fix), and a transition without a screen is sent no field."""
+    jira, _, _ = targets
+    jira.workflow = (
+        Transition("11", "Reopen", "To Do"),
+        Transition("21", "Start Progress", "In Progress"),
+        Transition("31", "Resolve", "Done", screen=("resolution",)),
+    )
+    jira.resolutions = ("Won't Fix", "Duplicate", "Fixed", "Done")
+    ticket = fanned_out(post_failure()["ticket_id"])
+    settled(ticket.pk)
+    ana = Actor.for_user(make_user("ana", "responder"), "dashboard")
+
+    lifecycle.resolve(ticket.pk, ana, fix="rotated the key")
+    settled(ticket.pk)
+    lifecycle.reopen(ticket.pk, ana)
+    settled(ticket.pk)
+
+    dead = OutboundDelivery.objects.filter(ticket=ticket, status=OutboundStatus.DEAD)
+    assert [(row.action, row.last_error) for row in dead] == []
+    issue = jira.issues[ticket.itsm_ticket_id]
+    assert [(t["from"], t["to"]) for t in issue["transitions"]] == [
+        ("To Do", "Done"),
+        ("Done", "To Do"),
+    ]
+    assert issue["resolution"] == "Fixed"
 
 
 @pytest.mark.django_db

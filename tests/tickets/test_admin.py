@@ -605,6 +605,24 @@ def test_a_duplicate_jira_status_is_refused_in_words_ignoring_case_and_spaces():
     assert JiraStatusMapping.objects.get(pk=mapping.pk).jira_status == "Closed"
 
 
+def test_the_status_map_warns_while_a_ticket_status_has_no_jira_status():
+    """An admin changed the Done row's ticket status in the list: nothing maps to resolved
+    any more, and every resolve here would leave its issue where it was. The list says so
+    until one is mapped again."""
+    client = staff("admin")
+    url = reverse("admin:tickets_jirastatusmapping_changelist")
+    warning = "No JIRA status is mapped to resolved"
+    assert warning not in client.get(url).content.decode()
+
+    JiraStatusMapping.objects.filter(jira_status__iexact="done").update(
+        ticket_status="acknowledged"
+    )
+
+    assert warning in client.get(url).content.decode()
+    JiraStatusMapping.objects.create(jira_status="Closed", ticket_status="resolved")
+    assert warning not in client.get(url).content.decode()
+
+
 def test_a_maintenance_window_that_ends_before_it_starts_is_refused_in_words():
     client = staff("admin")
     start = timezone.now()
