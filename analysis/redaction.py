@@ -821,12 +821,31 @@ def _full_key(text: str, start: int, end: int) -> str:
     return text[i:end]
 
 
+# A template's stand-in for a value, not a value: "Password=<your-password>", "AccountKey=<key>",
+# "password=${DB_PASSWORD}", "{{secrets/etl/sql-password}}" (a Databricks secret reference), "Bearer
+# <token>": advice written as a template (a Gemini RCA's recommendation, a runbook) keeps it.
+_PLACEHOLDER = re.compile(
+    r"<[A-Za-z][A-Za-z _.-]{0,60}>|\$\{[A-Za-z_][A-Za-z0-9_]{0,60}\}|\{\{[^{}\n]{1,80}\}\}"
+)
+
+
+def _is_placeholder(text: str, start: int, end: int) -> bool:
+    """Whether the value at text[start:end] (its quotes, and punctuation after it, aside) is a
+    placeholder, which may run on past `end` (the closing braces of "{{secrets/etl/pw}}")."""
+    while start < end and text[start] in "\"'\\":
+        start += 1
+    found = _PLACEHOLDER.match(text, start)
+    return found is not None and found.end() >= start + len(text[start:end].rstrip("\"'\\.,;:)"))
+
+
 def _kv(m: re.Match[str], text: str) -> str:
     whole = text[m.start() : m.end()]
     key, mid, val = _group(m, text, "key"), _group(m, text, "mid"), _group(m, text, "val")
     core = m["key"]
     if core in _SHORT_KEYS and m.start() > 0 and text[m.start() - 1].isalnum():
         return whole  # "xsig=", "mypass:" - not the short key word itself
+    if _is_placeholder(text, *m.span("val")):
+        return whole
     if val[:2] in ("N'", "n'") and len(val) >= 3 and val[-1] == "'":
         # T-SQL's Unicode string (PASSWORD = N'…'): its N stays
         inner = val[2:-1]
@@ -907,7 +926,7 @@ def _json_member(m: re.Match[str]) -> str:
 def _auth_header(m: re.Match[str], text: str) -> str:
     whole = text[m.start() : m.end()]
     val = _group(m, text, "val")
-    if val == REDACTED:
+    if val == REDACTED or _is_placeholder(text, *m.span("val")):
         return whole
     if m["scheme"] == "digest" and "=" in val:
         return whole  # its parameters (username="…", realm="…"): _DIGEST_RESPONSE masks one

@@ -6,7 +6,8 @@ Before the clear, the task instance is read (`GET .../taskInstances/{task_id}`, 
 instance's): one no longer failed (cleared or retried since, running, succeeded) is not cleared
 again, and the remediation ends skipped naming its state and try (`_not_failed_now`), unless
 this delivery's earlier attempt sent the clear and its worker stopped before recording it
-(`remediating.send_start`): that try is then watched as the clear's.
+(`remediating.send_start`): that try is then watched as the clear's, as is one failed again in
+a later try than the ticket's (`try_number`), not cleared a second time.
 `POST /api/v2/dags/{dag_id}/clearTaskInstances` with the run, the task (for a mapped task,
 `[task_id, map_index]` for each of its instances still failing on the ticket: its
 `FAILING_MAP_INDEXES`), `only_failed`, `include_downstream` and `reset_dag_runs` clears it;
@@ -306,6 +307,24 @@ def _not_failed_now(
     )
 
 
+def _failed_again_since(
+    airflow: AirflowTransport,
+    row: OutboundDelivery,
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    map_index: int,
+) -> bool:
+    """Whether the ticket's instance is failed in a later try than the one the ticket reported
+    (its details' `try_number`): a clear ran it again since, and it failed again. False when the
+    ticket names no try."""
+    reported = fresh_ticket(row).details.get("try_number")
+    if not str(reported or "").isdigit():
+        return False
+    state, try_number = airflow.task_instance(dag_id, run_id, task_id, map_index)
+    return state in FAILED_STATES and try_number is not None and try_number > int(reported)
+
+
 def _clear(airflow: AirflowTransport, row: OutboundDelivery) -> list[FollowUp] | None:
     remediation = remediation_of(row)
     if remediation is None:
@@ -315,9 +334,12 @@ def _clear(airflow: AirflowTransport, row: OutboundDelivery) -> list[FollowUp] |
     # The run's own instance first: its 404 is Airflow not having what the ticket names.
     to_read = [map_index, *(index for index in map_indexes if index != map_index)]
     not_failed = _not_failed_now(airflow, dag_id, run_id, task_id, to_read)
-    if not_failed and sent_unrecorded(row):
+    if sent_unrecorded(row) and (
+        not_failed or _failed_again_since(airflow, row, dag_id, run_id, task_id, map_index)
+    ):
         # This delivery's earlier attempt sent the clear, and its worker stopped before it was
-        # recorded: the try running (or done) now is the one it started, watched as such.
+        # recorded: the try running (or done, or failed again) now is the one it started,
+        # watched as such (a second clear of a try that failed again would be a second start).
         name = f"{dag_id}/{run_id}/{task_id}"
         return adopt_start(WATCH, remediation, name, map_indexes=map_indexes)
     if not_failed:

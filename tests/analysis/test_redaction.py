@@ -1957,3 +1957,48 @@ def test_airflows_fernet_key_is_a_secret_named_key() -> None:
     assert redact_data(
         {"core": {"fernet_key": "81HqDtbqAywKSOumSha3BhWNOdQ26slT6K0YaZeZyPs="}}
     ) == {"core": {"fernet_key": REDACTED}}
+
+
+# Advice written as a template (a Gemini RCA's recommendation, which is redacted before it is
+# stored: analysis/gemini.py `_storable`), each with the placeholder it must keep.
+TEMPLATE_ADVICE = [
+    (
+        "Update the linked service's connection string to Server=tcp:sql-dw.database.windows.net;"
+        "Database=edw;User ID=etl_loader;Password=<your-password>; and re-run the pipeline.",
+        "Password=<your-password>;",
+    ),
+    (
+        "Verify AccountKey=<storage-account-key> in the storage connection string is current.",
+        "AccountKey=<storage-account-key>",
+    ),
+    ("Set password=${DB_PASSWORD} in the job's configuration.", "password=${DB_PASSWORD}"),
+    (
+        "Read it from the secret scope: spark.conf password={{secrets/etl/sql-password}}.",
+        "password={{secrets/etl/sql-password}}",
+    ),
+    (
+        "Call the API with the header Authorization: Bearer <access-token> from a fresh login.",
+        "Authorization: Bearer <access-token>",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "placeholder"), TEMPLATE_ADVICE)
+def test_a_placeholder_in_advice_is_not_taken_for_a_secret(text: str, placeholder: str) -> None:
+    """A recommendation naming where the credential goes was stored as "Password=[REDACTED]":
+    the template the advice gives lost, though it holds no secret."""
+    assert redact(text) == text
+    assert placeholder in redact(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Password=<hunter2>;",
+        "AccountKey=<Zm9vYmFy1234>;",
+        "Authorization: Bearer <eyJhbGciOiJSUzI1NiJ9x1>",
+        "password=${DB_PASSWORD}x9Secret",
+    ],
+)
+def test_a_secret_in_brackets_is_still_redacted(text: str) -> None:
+    assert REDACTED in redact(text)

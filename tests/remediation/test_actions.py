@@ -918,6 +918,34 @@ def test_an_airflow_clear_whose_worker_was_killed_after_sending_it_is_followed_a
     assert len(airflow.requests_to("/clearTaskInstances")) == 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_an_airflow_clear_whose_worker_was_killed_and_whose_try_failed_again_is_not_sent_twice(
+    airflow, settings
+):
+    """The worker died while Airflow took the clear, and the try it started failed again
+    before the redelivery: the redelivery read the instance failed and cleared it a second time
+    (a second start), the first clear's failure reported by no one. The try that failed again
+    is the clear's: it fails the remediation, and no second clear is sent."""
+    settings.OUTBOUND_TIMEOUT_SECONDS = 30
+    run_id = "scheduled__2025-12-13T00:00:00+00:00"
+    ticket = _airflow_ticket(airflow, run_id)
+    Ticket.objects.filter(pk=ticket.pk).update(details={**ticket.details, "try_number": 1})
+    started = proposed(ticket.pk)
+    row = OutboundDelivery.objects.get(ticket=ticket, target="airflow_clear")
+    instance = airflow.instances[("sales_daily", run_id, "load_orders", -1)]
+
+    killed_while_starting(airflow, row, "/clearTaskInstances")
+    wait_for(lambda: instance["try_number"] == 2)
+    airflow.finish("sales_daily", run_id, "load_orders", "failed")
+    redelivered(row)
+    run_pending(ticket.pk)
+
+    assert len(airflow.requests_to("/clearTaskInstances")) == 1
+    started.refresh_from_db()
+    assert started.status == "failed", started.reason
+    assert "load_orders failed" in started.reason
+
+
 @pytest.mark.parametrize(
     ("state", "said"),
     [("success", "success"), ("running", "running"), (None, "cleared (no state yet)")],
