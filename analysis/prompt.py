@@ -103,12 +103,32 @@ def bounded_data(value: Any, budget: int = MAX_FIELDS_CHARS) -> Any:
     before it is cut, so a cut never splits a secret from the label that lets it be
     recognised."""
     data = redact_data(value)
+    if _json_size(data) <= budget:
+        return data
     cut: Any = data
+    wider = None
     for chars, items in _FIELD_STEPS:
         cut = _cut_data(data, chars, items)
-        if len(json.dumps(cut, ensure_ascii=False, default=str)) <= budget:
-            return cut
+        if _json_size(cut) <= budget:
+            if wider is None:
+                return cut
+            # As long as the budget allows between this step and the wider one: a field the
+            # size of one huge neighbour's cut no more than the budget needs (a 12 KB trace
+            # beside a 50 KB activity kept 1,000 characters at each end, its cause between).
+            low, high = chars, wider
+            while high - low > 64:
+                middle = (low + high) // 2
+                if _json_size(_cut_data(data, middle, items)) <= budget:
+                    low = middle
+                else:
+                    high = middle
+            return _cut_data(data, low, items)
+        wider = chars
     return cut
+
+
+def _json_size(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False, default=str))
 
 
 def _ticket_summary(ticket: Ticket) -> dict[str, Any]:

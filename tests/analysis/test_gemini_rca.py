@@ -15,6 +15,7 @@ from django.utils import timezone
 from analysis import services, tasks
 from analysis.gemini import Attempt, generate_rca
 from analysis.models import LlmCall
+from analysis.prompt import MAX_FIELDS_CHARS, bounded_data
 from integrations.ingest import ingest_delivery
 from tests.conftest import LOCAL_PAYLOADS as PAYLOADS
 from tests.conftest import local_payload, shared_payload
@@ -221,6 +222,9 @@ def test_a_batch_meeting_an_outage_does_not_retry_into_it(gemini, settings):
     down, every ticket held for all its attempts."""
     settings.GEMINI_MAX_ATTEMPTS = 3
     settings.CIRCUIT_FAILURE_THRESHOLD, settings.CIRCUIT_OPEN_SECONDS = 5, 600
+    # The fake answers 503 at once: 16 calls at once on a loaded machine must not meet the
+    # fixture's 1 s timeout instead (an outage too, but not the one this test makes).
+    settings.GEMINI_TIMEOUT_SECONDS = 15.0
     gemini.fail(503, gemini.error_body(503, "The model is overloaded."), times=None)
     ids = [new_ticket(f"Login failed for user 'etl_{n}'.").pk for n in range(16)]
 
@@ -362,6 +366,26 @@ def test_a_senders_huge_fields_are_cut_in_the_prompt(gemini):
         assert shown.startswith(f"{field}_start ") and shown.endswith(f" {field}_end")
         assert "characters cut]" in shown
     assert failure["affected_entity"]["activity"].startswith("activity_start ")
+
+
+def test_a_field_beside_a_huge_one_is_cut_no_more_than_the_budget_needs():
+    """The fields were cut in coarse steps, all alike: a 12 KB Spark trace beside a 50 KB
+    activity kept 1,000 characters at each end, and the cause 3,000 characters from its end
+    was lost while half the budget stayed unused."""
+    cause = (
+        "Caused by: com.microsoft.sqlserver.jdbc.SQLServerException: Login failed for user 'etl'"
+    )
+    trace = "\tat org.apache.spark.Frame.run(Frame.java:1)\n" * 200
+    trace = trace + cause + "\n" + "\tat com.example.Job.main(Job.java:9)\n" * 80
+    details = {"activity": "a" * 50_000, "error_trace": trace}
+
+    shown = bounded_data(details)
+
+    size = len(json.dumps(shown, ensure_ascii=False))
+    assert MAX_FIELDS_CHARS - 1_000 < size <= MAX_FIELDS_CHARS
+    assert cause in shown["error_trace"]
+    assert "characters cut]" in shown["activity"]
+    assert bounded_data({"error_trace": trace}) == {"error_trace": trace}  # fits: kept whole
 
 
 @pytest.mark.parametrize(
