@@ -1506,9 +1506,16 @@ def subscriptions_told(incident: Incident) -> int:
 def _service_health_recovery() -> str:
     """What a Service Health incident's `Resolved` notifications do, as configured."""
     if not settings.RESOLVE_ON_SOURCE_RECOVERY:
+        # The tickets are left open; with INCIDENT_AUTO_RESOLVE every member recovered at its
+        # source resolves the incident (`record_recovery`).
+        incident = (
+            "the last one resolves the incident"
+            if settings.INCIDENT_AUTO_RESOLVE
+            else "people here resolve the incident"
+        )
         return (
             "Each subscription's alert keeps its own ticket; its Resolved notification marks "
-            "it recovered at source, and people here resolve the tickets and the incident."
+            f"it recovered at source, people here resolve the tickets, and {incident}."
         )
     if not settings.INCIDENT_AUTO_RESOLVE:
         return (

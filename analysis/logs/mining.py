@@ -150,6 +150,12 @@ _ERROR_LEVELS = frozenset({"ERROR", "FATAL"})
 # failure (Hadoop's "INFO RetryInvocationHandler: java.net.ConnectException: ... Trying to
 # failover"): it is never the failure by itself.
 _QUIET_LEVELS = frozenset({"TRACE", "DEBUG", "INFO"})
+# The formats of Java loggers' lines (log4j, Spark's): no Python traceback is one of their
+# records' exceptions (`LogMiner._record_level`).
+_JAVA_LOG_FORMATS = frozenset({"spark-log4j", "log4j"})
+# How the JVM prints an exception nothing caught (the thread died of it), on stderr, after
+# whatever record was logged last: never that record's exception.
+_UNCAUGHT_JAVA = 'Exception in thread "'
 # Lines another thread may log into a Java stack trace (a log record of its own between two
 # frames) before the trace's next frames or `Caused by:` are no longer read as its own.
 INTERLEAVED_LINES = 5
@@ -499,6 +505,7 @@ class LogMiner:
         self._time: datetime | None = None
         self._level: str | None = None
         self._header_line = 0  # the number of the last line with a header, in this file
+        self._header_format = ""  # that header's format (``ParsedLine.format``)
         # Timeline: counts per (bucket start in epoch seconds, level); buckets widen as needed.
         self._bucket_seconds = 60
         self._timeline: Counter[tuple[int, str]] = Counter()
@@ -555,6 +562,7 @@ class LogMiner:
                     self._end = parsed.time
             self._level = parsed.level
             self._header_line = line.number
+            self._header_format = parsed.format
             level_name = parsed.level or "OTHER"
             self._levels[level_name] += 1
             if parsed.time is not None:
@@ -724,7 +732,7 @@ class LogMiner:
                 self._end_interrupted()
                 self._end_py()
                 self._py = ExceptionChain(line.file, line.number, self._time, "python", text)
-                self._py.level = self._record_level(line)
+                self._py.level = self._record_level(line, python=True)
             self._py_state = "frames"
             self._in_traceback = True
             return False
@@ -797,7 +805,12 @@ class LogMiner:
             body = parsed.message if parsed.header else text
             shown = parsed.shown or text
             chain = ExceptionChain(line.file, line.number, self._time, "java", shown)
-            chain.level = self._record_level(line)
+            # The JVM's report of an exception nothing caught belongs to no record.
+            chain.level = (
+                None
+                if not parsed.header and text.startswith(_UNCAUGHT_JAVA)
+                else self._record_level(line)
+            )
             self._add_java_links(chain, body, line.number)
             if chain.links:
                 self._end_interrupted()
@@ -807,10 +820,14 @@ class LogMiner:
                 return not parsed.header and self._level not in _ERROR_LEVELS
         return False
 
-    def _record_level(self, line: LogLine) -> str | None:
+    def _record_level(self, line: LogLine, *, python: bool = False) -> str | None:
         """The level of the record an exception starting on this line belongs to: that of the
         line's header, or of the header on the line before (a record's exception is printed
-        after its message), else None."""
+        after its message), else None. A Python traceback (`python`) belongs to no record of
+        a Java logger's (`_JAVA_LOG_FORMATS`): printed after a Spark driver's INFO line, it
+        is the interpreter's, on stderr (an uncaught exception), not that record's."""
+        if python and self._header_format in _JAVA_LOG_FORMATS:
+            return None
         if self._header_line and line.number - self._header_line <= 1:
             return self._level
         return None

@@ -952,3 +952,59 @@ def test_py4j_ids_part_numbers_and_ec2_hosts_do_not_split_one_failure_across_run
         "BlockManagerInfo: Removed broadcast_<*> on ip-<*>.ec2.internal:<*> in memory "
         "(size: <*> KiB)" in templates
     )
+
+
+def test_an_uncaught_python_traceback_after_a_spark_info_line_is_the_failure(tmp_path):
+    """A PySpark driver's log: log4j's INFO lines, then the interpreter's traceback on stderr
+    (the exception nothing caught, which ended the run). It follows an INFO line but is no
+    record of that Java logger's: it is the failure, not an exception handled at INFO."""
+    result = mine(
+        write(
+            tmp_path,
+            "driver.log",
+            "24/05/14 09:15:40 INFO SparkContext: Running Spark version 3.5.0\n"
+            "Traceback (most recent call last):\n"
+            '  File "/tmp/job.py", line 10, in <module>\n'
+            '    df = spark.table("sales.orders")\n'
+            "pyspark.errors.exceptions.captured.AnalysisException: [TABLE_OR_VIEW_NOT_FOUND] "
+            "The table or view `sales`.`orders` cannot be found.\n",
+        )
+    )
+    assert result.found_error
+    assert not result.warnings_only
+    assert "TABLE_OR_VIEW_NOT_FOUND" in result.cause_text()
+
+
+def test_a_traceback_python_logging_wrote_at_info_is_still_handled(tmp_path):
+    """The record of a Python logger at INFO with its exception (`exc_info`) stays handled."""
+    result = mine(
+        write(
+            tmp_path,
+            "task.log",
+            "2024-05-14 09:15:40,000 - app - INFO - retrying after a reset\n"
+            "Traceback (most recent call last):\n"
+            '  File "/tmp/job.py", line 10, in <module>\n'
+            "    call()\n"
+            "ConnectionResetError: reset\n",
+        )
+    )
+    assert not result.found_error
+
+
+def test_the_jvms_uncaught_exception_after_an_info_line_is_the_failure(tmp_path):
+    """The JVM prints an exception nothing caught as `Exception in thread "main" …` on stderr,
+    after whatever was logged last (here Spark's INFO line): it is the failure, not an
+    exception of that INFO record, handled."""
+    result = mine(
+        write(
+            tmp_path,
+            "driver.log",
+            "24/05/14 09:15:40 INFO SparkContext: Running Spark version 3.5.0\n"
+            'Exception in thread "main" java.lang.ClassNotFoundException: com.contoso.etl.Main\n'
+            "\tat java.net.URLClassLoader.findClass(URLClassLoader.java:387)\n"
+            "\tat java.lang.ClassLoader.loadClass(ClassLoader.java:418)\n",
+        )
+    )
+    assert result.found_error
+    assert not result.warnings_only
+    assert "java.lang.ClassNotFoundException: com.contoso.etl.Main" in result.cause_text()

@@ -2191,7 +2191,8 @@ def test_one_azure_incident_told_to_three_subscriptions_is_one_incident_each_res
     [
         (True, True, "its Resolved notification closes it, and the last one the incident."),
         (True, False, "its Resolved notification closes it, and the incident is resolved by"),
-        (False, True, "its Resolved notification marks it recovered at source, and people"),
+        (False, True, "recovered at source, people here resolve the tickets, and the last one"),
+        (False, False, "resolve the tickets, and people here resolve the incident."),
     ],
 )
 def test_a_service_health_incidents_advice_says_what_resolved_does_as_configured(
@@ -2269,6 +2270,32 @@ def test_a_maintenance_told_to_several_subscriptions_forms_no_incident_while_not
     incident = Incident.objects.get()
     assert incident.group_key == "service-health:MNT-P2"
     assert set(incident.members.values_list("pk", flat=True)) == set(paged)
+
+
+def test_with_tickets_left_open_at_recovery_every_subscriptions_resolved_ends_the_incident(
+    settings,
+):
+    """RESOLVE_ON_SOURCE_RECOVERY off, INCIDENT_AUTO_RESOLVE on: the advice said people resolve
+    the incident, but every subscription's Resolved (each ticket left open, recovered at its
+    source) resolves it; it says so."""
+    settings.RESOLVE_ON_SOURCE_RECOVERY = False
+    settings.INCIDENT_AUTO_RESOLVE = True
+    ids = [
+        post(service_health_alert(sub, "ADV2-345"), "/webhooks/azure-monitor/")["ticket_id"]
+        for sub in SUBSCRIPTIONS[:2]
+    ]
+    incident = Incident.objects.get()
+    told = incidents.shared_recommendations(incident)[-1]
+
+    for sub in SUBSCRIPTIONS[:2]:
+        post(
+            service_health_alert(sub, "ADV2-345", stage="Resolved", update="2"),
+            "/webhooks/azure-monitor/",
+        )
+
+    assert set(Ticket.objects.filter(pk__in=ids).values_list("status", flat=True)) != {"resolved"}
+    assert Incident.objects.get().status == "resolved"
+    assert "the last one resolves the incident" in told, told
 
 
 def test_an_azure_incidents_alerts_hours_apart_are_still_its_one_incident():
