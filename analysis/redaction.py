@@ -311,7 +311,7 @@ _CHAT_WEBHOOK_URL = re.compile(
 # Spark or Hive metastore error prints them. The element's name ends with the secret's word
 # (`<passwordPolicy>` is no secret), or is one of the short words alone (`<bypass>` neither:
 # _XML_SECRET_TAG, checked on the name matched, so the pattern is one plain scan); a
-# property's value is masked when its name holds one (_XML_PROPERTY_SECRET). Folded.
+# property's value is masked when its name ends with one (_XML_PROPERTY_SECRET). Folded.
 _XML_SECRET_ELEMENT = re.compile(
     r"<(?P<tag>[a-z0-9_.:-]{1,64}+)(?:[ \t][^<>]{0,256})?>"
     r"(?P<val>[^<]{1,8192})</(?P=tag)[ \t]{0,10}>"
@@ -327,9 +327,14 @@ _XML_PROPERTY = re.compile(
     r"<value>(?P<val>[^<]{1,8192})</value>"
 )
 _XML_PROPERTY_SECRET = re.compile(
-    r"(?:password|passwd|passphrase|secret|token|credential"
-    r"|(?:^|[._-])(?:api|access|account|private|client|encryption|master|shared|sas)[._-]?key)"
-    r"(?![a-z])"
+    r"(?:password|passwd|passphrase|secret|token|credentials?|(?:^|[._-])sas"
+    r"|(?:^|[._-])(?:api|access|account|private|client|encryption|master|shared|sas|secret)"
+    r"[._-]?key)"
+    # The word ends the name (`dfs.block.access.token.enable` holds `true`, a `*.token.
+    # renew-interval` a number, `hadoop.security.credential.provider.path` a path), or is
+    # followed by the storage account it is for: `fs.azure.account.key.<account>.dfs.core.
+    # windows.net`, `fs.azure.sas.<container>.<account>.blob.core.windows.net`.
+    r"(?:(?:\.[a-z0-9-]{1,63}){1,2}\.(?:dfs|blob)\.core\.[a-z.]{1,40})?$"
 )
 # What Hadoop says after such a name that is no credential: the exception the setting raised
 # (`org.apache.hadoop.fs.azure.KeyProviderException:`), or the class a setting names

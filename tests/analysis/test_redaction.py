@@ -1880,6 +1880,23 @@ TEAMS_URL = (
             ["fs.azure.account.key.stprod.dfs.core.windows.net"],
         ),
         (
+            "<name>fs.azure.account.oauth2.client.secret.stprod.dfs.core.windows.net</name>"
+            "<value>q8W~abcDefGhi.Jkl</value>",
+            ["q8W~abcDefGhi.Jkl"],
+            ["fs.azure.account.oauth2.client.secret.stprod.dfs.core.windows.net"],
+        ),
+        (
+            "<name>fs.azure.sas.raw.stprod.blob.core.windows.net</name>"
+            "<value>sv=2022-11-02&amp;sig=AbCdEf0123456789</value>",
+            ["AbCdEf0123456789"],
+            ["fs.azure.sas.raw.stprod.blob.core.windows.net"],
+        ),
+        (
+            "<name>fs.s3a.secret.key</name><value>wJalrXUtnFEMI/K7MDENG/bPxRfiCY</value>",
+            ["wJalrXUtnFEMI"],
+            ["<name>fs.s3a.secret.key</name>"],
+        ),
+        (
             "settings.xml: <server><id>nexus</id><password>Hunter2!x</password></server>",
             ["Hunter2!x"],
             ["<id>nexus</id><password>", "</password></server>"],
@@ -1931,6 +1948,11 @@ def test_chat_webhook_urls_and_xml_secrets_are_removed(
         "<bypass>true</bypass> <passwordPolicy>strict</passwordPolicy> <token></token>",
         "<name>hive.metastore.uris</name><value>thrift://meta:9083</value>",
         "<name>dfs.namenode.keytab.file</name><value>/etc/security/nn.keytab</value>",
+        # A secret's word inside a setting's name that is no secret: its value is none.
+        "<name>dfs.block.access.token.enable</name><value>true</value>",
+        "<name>yarn.resourcemanager.delegation.token.renew-interval</name><value>86400000</value>",
+        "<name>hadoop.security.credential.provider.path</name>"
+        "<value>jceks://hdfs@nn1/user/etl/creds.jceks</value>",
         "https://contoso.sharepoint.com/sites/ops and https://discord.com/channels/1/2",
         "fernet key is not set; cryptography.fernet.InvalidToken at 12:AAB",
     ],
