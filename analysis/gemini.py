@@ -171,6 +171,8 @@ _OUTAGE_OUTCOMES = {LlmOutcome.TIMEOUT, LlmOutcome.SERVER_ERROR, LlmOutcome.CONN
 # The failures a ticket's RCA is asked again for once Gemini answers (analysis/outage_reruns.py):
 # those and a 429 (the quota), including a call not made during the pause (`_Outage`).
 UNAVAILABLE_OUTCOMES = frozenset({*_OUTAGE_OUTCOMES, LlmOutcome.RATE_LIMITED})
+# The failures `_Outage` counts as each attempt ends, not once its call has made them all.
+_COUNTED_BY_ATTEMPT = UNAVAILABLE_OUTCOMES
 
 
 class _Outage:
@@ -178,14 +180,20 @@ class _Outage:
     row (any of its calls') ended in an outage's failure, for CIRCUIT_OPEN_SECONDS: each call
     would hold its ticket's analysis, and the page that waits for it, for up to
     GEMINI_TIMEOUT_SECONDS times GEMINI_MAX_ATTEMPTS; a call in flight then makes no further
-    retry (`_generate_rca`); then one call probes, and its success ends it. After a 429 that
-    said how long to wait, for that long: a call sooner is refused again."""
+    retry (`_generate_rca`); then one call probes, and its success ends it. So too after
+    CIRCUIT_FAILURE_THRESHOLD attempts in a row refused with a 429 that named no wait: each
+    retry into the quota is refused again, and counted against it. After a 429 that said how
+    long to wait, for that long, at most GEMINI_RATE_LIMIT_MAX_PAUSE_SECONDS (a daily quota
+    asks for hours; then one call asks again): a call sooner is refused again."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._failures = 0
+        self._failures = 0  # attempts in a row that ended in an outage's failure
+        self._throttled = 0  # attempts in a row refused with a 429 that named no wait
         self._paused_by: LlmFailure | None = None
         self._open_until = 0.0
+        self._row_pause = False  # the pause is a row's of failures, not a 429's wait
+        self._probe_due = False  # a 429's wait was cut short: one call asks, the others wait
 
     def refusal(self) -> LlmFailure | None:
         """The failure to answer with instead of a call, or None: a call may go ahead."""
@@ -195,40 +203,59 @@ class _Outage:
             if paused_by is not None and now < self._open_until:
                 # One of its own for each caller: an exception raised carries its traceback.
                 return LlmFailure(paused_by.outcome, paused_by.reason, retryable=False)
-            if self._failures >= settings.CIRCUIT_FAILURE_THRESHOLD:
+            threshold = settings.CIRCUIT_FAILURE_THRESHOLD
+            if self._failures >= threshold or self._throttled >= threshold or self._probe_due:
                 # This call probes; the others wait for its answer.
                 self._open_until = now + settings.CIRCUIT_OPEN_SECONDS
+                self._row_pause = True
             return None
 
-    def paused_by_outage(self) -> bool:
-        """Calls are paused now for an outage (not for a 429's wait)."""
+    def paused_by_failures(self) -> bool:
+        """Calls are paused now for a row of failed attempts (an outage's, or 429s that named
+        no wait), not for a 429's wait, which its own call has waited out before a retry."""
         with self._lock:
-            paused_by = self._paused_by
             return (
-                paused_by is not None
-                and paused_by.outcome in _OUTAGE_OUTCOMES
+                self._paused_by is not None
+                and self._row_pause
                 and time.monotonic() < self._open_until
             )
 
     def record(self, failure: LlmFailure | None) -> None:
+        """One attempt's end: None for an answer."""
         with self._lock:
             now = time.monotonic()
+            self._probe_due = False
             if failure is not None and failure.outcome == LlmOutcome.RATE_LIMITED:
                 self._failures = 0  # Gemini answered: the calls in a row that failed end here
-                if failure.retry_after > 0 and now + failure.retry_after > self._open_until:
-                    self._pause(failure, failure.reason, now + failure.retry_after)
+                if failure.retry_after > 0:
+                    self._throttled = 0
+                    cap = settings.GEMINI_RATE_LIMIT_MAX_PAUSE_SECONDS
+                    wait = min(failure.retry_after, cap)
+                    why = failure.reason
+                    if failure.retry_after > cap:
+                        why = f"{why}; paused for {cap:g}s, then one call asks again"
+                        self._probe_due = True
+                    if now + wait > self._open_until:
+                        self._pause(failure, why, now + wait, row=False)
+                    return
+                self._throttled += 1
+                if self._throttled >= settings.CIRCUIT_FAILURE_THRESHOLD:
+                    why = f"the last {self._throttled} attempts were refused ({failure.reason})"
+                    self._pause(failure, why, now + settings.CIRCUIT_OPEN_SECONDS, row=True)
                 return
+            self._throttled = 0
             if failure is None or failure.outcome not in _OUTAGE_OUTCOMES:
                 self._failures, self._paused_by, self._open_until = 0, None, 0.0  # it answered
                 return
             self._failures += 1
             if self._failures >= settings.CIRCUIT_FAILURE_THRESHOLD:
                 why = f"the last {self._failures} attempts failed ({failure.reason})"
-                self._pause(failure, why, now + settings.CIRCUIT_OPEN_SECONDS)
+                self._pause(failure, why, now + settings.CIRCUIT_OPEN_SECONDS, row=True)
 
-    def _pause(self, failure: LlmFailure, why: str, until: float) -> None:
+    def _pause(self, failure: LlmFailure, why: str, until: float, *, row: bool) -> None:
         self._paused_by = LlmFailure(failure.outcome, f"not asked: {why}", retryable=False)
         self._open_until = until
+        self._row_pause = row
 
 
 outage = _Outage()
@@ -257,7 +284,7 @@ def generate_rca(
             despite_outage=despite_outage,
         )
     except LlmFailure as failure:
-        if failure.outcome not in _OUTAGE_OUTCOMES:  # an outage's are counted by attempt
+        if failure.outcome not in _COUNTED_BY_ATTEMPT:
             outage.record(failure)
         raise
     outage.record(None)
@@ -283,17 +310,18 @@ def _generate_rca(
                 Attempt(number, failure.outcome, latency, error=failure.reason, **failure.usage)
             )
             last = failure
-            down = failure.outcome in _OUTAGE_OUTCOMES
+            down = failure.outcome in _COUNTED_BY_ATTEMPT
             if down:
                 # Counted as it happens, so the calls in flight together (a batch's) see the
-                # outage their first attempts found, instead of each retrying into it.
+                # outage or spent quota their first attempts found, instead of each retrying
+                # into it.
                 outage.record(failure)
             if not failure.retryable or number == settings.GEMINI_MAX_ATTEMPTS:
                 break
             backoff = min(MAX_RETRY_WAIT_SECONDS, 0.5 * 2 ** (number - 1))
             sleep(max(backoff * (0.5 + random.random()), failure.retry_after))
-            if down and not despite_outage and outage.paused_by_outage():
-                break  # Gemini is held to be down now: no retry into it
+            if down and not despite_outage and outage.paused_by_failures():
+                break  # Gemini is held to be down, or its quota spent, now: no retry into it
             continue
         on_attempt(Attempt(number, LlmOutcome.OK, _ms_since(started), **usage))
         return answer

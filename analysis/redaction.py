@@ -705,6 +705,8 @@ _PROSE_SECRET = re.compile(
     r"(?P<more>(?:[ \t]{1,10}(?!pass|pwd|secret|token|api)[a-z]{1,30}"
     r"(?![^\s.,;:!?)\]}'\"])){0,8})"
 )
+# A value that is a secret's name followed by a colon ("password is token: x") labels the next.
+_SECRET_LABEL = re.compile(r"pass(?:word|wd|phrase)?|pwd|secret|token|api[ _-]?key")
 # "with password x", "using the password x": a bare value right after the word needs this before.
 _WITH_BEFORE = re.compile(r"(?<![a-z0-9])(?:with|using)[ \t]{1,10}(?:[a-z]{1,12}[ \t]{1,10})?$")
 # Words that describe the secret rather than being it: function words, states and verdicts
@@ -1255,9 +1257,15 @@ def _prose_secret(m: re.Match[str], text: str) -> str:
     if not m["verb"] and not colon and not _with_before(m):
         return whole  # "password authentication failed", "token expired"
     core = val.rstrip(_TRAILING_PUNCT)
+    if val[len(core) : len(core) + 1] == "]" and (core + "]").endswith(REDACTED):
+        core += "]"  # the mask's own bracket is no punctuation after the value
     bare = core.lstrip("'([{<")
     if not bare or REDACTED in core or (m["word"] == "pwd" and bare[0] in "/~"):
-        return whole  # already redacted; "pwd is /opt/airflow" names a directory
+        # Already redacted ("password is Password=[REDACTED]!": the key/value rule kept its
+        # key); "pwd is /opt/airflow" names a directory.
+        return whole
+    if val[len(core) : len(core) + 1] == ":" and _SECRET_LABEL.fullmatch(bare.lower()):
+        return whole  # "password is token: x": a key's label, its value the key/value rule's
     spans = [w.span() for w in _PLAIN_WORD.finditer(text, m.end("val"), m.end())]
     if core != val:
         spans = []  # "password is hunter, rotate it": the value ends at the comma

@@ -272,6 +272,11 @@ try:
         "GEMINI_TIMEOUT_SECONDS", 20.0, validate=validate.Range(min=0.001)
     )
     GEMINI_MAX_ATTEMPTS = env.int("GEMINI_MAX_ATTEMPTS", 3, validate=validate.Range(min=1, max=10))
+    # The longest a 429's Retry-After or RetryInfo pauses a worker process's Gemini calls
+    # (analysis/gemini.py `_Outage`): a daily quota asks for hours; one call then probes.
+    GEMINI_RATE_LIMIT_MAX_PAUSE_SECONDS = env.float(
+        "GEMINI_RATE_LIMIT_MAX_PAUSE_SECONDS", 300.0, validate=_POSITIVE
+    )
     GEMINI_CONCURRENCY = env.int("GEMINI_CONCURRENCY", 16, validate=validate.Range(min=1, max=64))
     # Tickets whose RCA fell back to the rules during a Gemini outage are asked again once it
     # answers (analysis/outage_reruns.py): at most this many a minute (0: never), of those

@@ -159,6 +159,78 @@ def test_after_a_429_asking_for_a_long_wait_gemini_is_not_asked_until_then(gemin
     assert later.rca_source == "gemini"
 
 
+def test_a_429_asking_for_a_days_wait_pauses_calls_only_up_to_the_cap(gemini, settings):
+    """A daily quota's 429 said "retry in 86400s", and this worker process asked Gemini
+    nothing for a day, every ticket meanwhile on the rules."""
+    settings.GEMINI_RATE_LIMIT_MAX_PAUSE_SECONDS = 0.5
+    gemini.fail(429, retry_info("86400s"), times=1)
+    first = analysed(new_ticket())
+    assert outcomes(first) == ["rate_limited"]
+
+    later = analysed(new_ticket())
+
+    assert outcomes(later) == [] and later.rca_source == "rules"
+    assert (
+        "not asked: quota exceeded (429), retry in 86400s; paused for 0.5s, then one call asks"
+        " again" in later.rca_note
+    )
+    time.sleep(0.6)
+    assert analysed(new_ticket()).rca_source == "gemini"
+    assert len(gemini.generate_requests()) == 2
+
+
+def test_after_a_429s_wait_cut_short_one_call_asks_and_the_others_wait(gemini, settings):
+    """Once a cut-short pause has passed, the quota may still be spent: a batch's calls in
+    flight together would each be refused again."""
+    settings.GEMINI_RATE_LIMIT_MAX_PAUSE_SECONDS, settings.GEMINI_TIMEOUT_SECONDS = 0.3, 10.0
+    gemini.fail(429, retry_info("86400s"), times=1)
+    assert outcomes(analysed(new_ticket())) == ["rate_limited"]
+    time.sleep(0.4)
+    gemini.fail(429, retry_info("86400s"), times=None, stall=0.5)
+    ids = [new_ticket(f"Login failed for user 'etl_{n}'.").pk for n in range(4)]
+
+    services.analyse_tickets(ids)
+
+    assert len(gemini.generate_requests()) == 2
+    tickets = Ticket.objects.filter(pk__in=ids)
+    assert {ticket.rca_source for ticket in tickets} == {"rules"}
+    assert LlmCall.objects.filter(ticket__in=tickets).count() == 1
+
+
+def test_a_batch_meeting_429s_that_name_no_wait_does_not_retry_into_them(gemini, settings):
+    """A 429 naming no wait paused nothing: every call made all its retries into the spent
+    quota (16 calls, 48 requests, each refused and counted against it), and so did every
+    ticket after them."""
+    settings.GEMINI_MAX_ATTEMPTS, settings.GEMINI_TIMEOUT_SECONDS = 3, 10.0  # 16 at once
+    settings.CIRCUIT_FAILURE_THRESHOLD, settings.CIRCUIT_OPEN_SECONDS = 5, 600
+    gemini.fail(429, gemini.error_body(429, "Resource has been exhausted."), times=None)
+    ids = [new_ticket(f"Login failed for user 'etl_{n}'.").pk for n in range(16)]
+
+    services.analyse_tickets(ids)
+
+    assert len(gemini.generate_requests()) <= 16
+    tickets = Ticket.objects.filter(pk__in=ids)
+    assert {ticket.rca_source for ticket in tickets} == {"rules"}
+    assert {ticket.rca_outage for ticket in tickets} == {"rate_limited"}
+    asked = len(gemini.generate_requests())
+    later = analysed(new_ticket())
+    assert len(gemini.generate_requests()) == asked and later.rca_source == "rules"
+    assert "rate_limited: not asked: the last " in later.rca_note
+    assert "attempts were refused (quota exceeded (429))" in later.rca_note
+    # A fresh RCA staff ask for still makes every attempt.
+    services.analyse_ticket(ids[0], force=True, reason="re-run requested")
+    assert len(gemini.generate_requests()) == asked + 3
+
+
+def test_a_429_naming_no_wait_alone_pauses_nothing(gemini, settings):
+    settings.CIRCUIT_FAILURE_THRESHOLD, settings.CIRCUIT_OPEN_SECONDS = 2, 600
+    settings.GEMINI_MAX_ATTEMPTS = 1
+    gemini.fail(429, gemini.error_body(429, "Resource has been exhausted."), times=1)
+    assert outcomes(analysed(new_ticket())) == ["rate_limited"]
+
+    assert analysed(new_ticket()).rca_source == "gemini"
+
+
 def test_a_429_asking_for_a_short_wait_is_retried_after_it(gemini):
     gemini.fail(429, retry_info("3.5s"))
     attempts: list[Attempt] = []

@@ -2024,3 +2024,19 @@ def test_a_placeholder_in_advice_is_not_taken_for_a_secret(text: str, placeholde
 )
 def test_a_secret_in_brackets_is_still_redacted(text: str) -> None:
     assert REDACTED in redact(text)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("password is Password=x!", "password is Password=[REDACTED]"),
+        ("password is pwd=abc]", "password is pwd=[REDACTED]"),
+        ("password was Token=x!)", "password was Token=[REDACTED]"),
+        ("password is token: abcdef123)", "password is token: [REDACTED]"),
+    ],
+)
+def test_a_key_value_after_password_is_keeps_its_key_and_adds_no_bracket(text, expected):
+    """The sentence's rule took the key/value rule's "Password=[REDACTED]" for the password,
+    cut the mask's "]" as punctuation after it, and gave "password is [REDACTED]]"; a key's
+    label followed by a colon went the same way ("password is [REDACTED]: [REDACTED]")."""
+    assert redact(text) == expected
