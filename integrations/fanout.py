@@ -45,7 +45,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, JSONField, OuterRef, Subquery
+from django.db.models import Exists, F, JSONField, OuterRef, Q, Subquery
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
@@ -74,6 +74,7 @@ from integrations.targets.base import (
     TransportError,
     Waiting,
     incident_delivery_key,
+    latest_page,
     left_unpaged,
     member_approval_key,
 )
@@ -161,8 +162,8 @@ def schedule_initial_many(
         return
     delays = {ticket_id: delay for ticket_id, delay in tickets}
     with transaction.atomic():
-        still_recovered = _still_recovered(recovered)
-        rows = _initial_rows(tickets, still_recovered, quiet_notices(delays))
+        still_recovered, quiet = _locked_unpaged(recovered, delays)
+        rows = _initial_rows(tickets, still_recovered, quiet)
         there = set(
             OutboundDelivery.objects.filter(key__in=[row.key for row in rows]).values_list(
                 "key", flat=True
@@ -184,19 +185,33 @@ def schedule_initial_many(
         )
 
 
-def _still_recovered(ticket_ids: Collection[str]) -> set[str]:
-    """Those of `ticket_ids` resolved at their source, their rows locked (in id order, as every
-    multi-ticket lock takes them) until the caller's transaction ends."""
-    if not ticket_ids:
-        return set()
-    return set(
-        Ticket.objects.filter(
-            pk__in=list(ticket_ids), status=Status.RESOLVED, resolved_at_source_at__isnull=False
-        )
+def _locked_unpaged(
+    recovered: Collection[str], ticket_ids: Collection[str]
+) -> tuple[set[str], set[str]]:
+    """Those of `recovered` resolved at their source, and `quiet_notices(ticket_ids)`, their
+    rows locked in one statement (in id order, as every multi-ticket lock takes them) until
+    the caller's transaction ends: a notice's update that escalates it (tickets/services.py
+    `_escalate_notice`, under the ticket's lock) committed first is seen here (its flag
+    cleared, it pages), or it waits for these skipped pages, which its
+    `page_escalated_notice` then sees."""
+    quiet_wanted = not settings.SERVICE_HEALTH_NOTICES_PAGE and bool(ticket_ids)
+    if not recovered and not quiet_wanted:
+        return set(), set()
+    over = Q(pk__in=list(recovered), status=Status.RESOLVED, resolved_at_source_at__isnull=False)
+    notice = Q(pk__in=list(ticket_ids), **{f"details__{SERVICE_HEALTH_NOTICE}": True})
+    rows = list(
+        Ticket.objects.filter((over | notice) if quiet_wanted else over)
         .order_by("pk")
         .select_for_update(no_key=True)
-        .values_list("pk", flat=True)
+        .values_list("pk", "status", "resolved_at_source_at", f"details__{SERVICE_HEALTH_NOTICE}")
     )
+    still_recovered = {
+        pk
+        for pk, status, over_at, _ in rows
+        if pk in recovered and status == Status.RESOLVED and over_at is not None
+    }
+    quiet = {pk for pk, _, _, flag in rows if quiet_wanted and pk in ticket_ids and flag is True}
+    return still_recovered, quiet
 
 
 def quiet_notices(ticket_ids: Collection[str]) -> set[str]:
@@ -703,13 +718,49 @@ def schedule_own_page(ticket_id: str) -> None:
 def page_if_left_unpaged(ticket_id: str) -> None:
     """The failure of a ticket that recovered before it paged is back (a regression): it
     pages now, once, under keys of its own. Not a Service Health notice left unpaged as one
-    (`NOTICE_NOT_PAGED`): back, it is still a notice."""
+    (`NOTICE_NOT_PAGED`) that is still one: back, it is still a notice; one whose regression
+    escalated it (tickets/services.py `_escalate_notice`: an outage now) pages."""
+    escalated = not still_a_notice(ticket_id)
     for target in registry.targets():
         if not target.incident_initial:
             continue
         for action in target.initial:
-            if left_unpaged(ticket_id, action, notices=False):
+            if left_unpaged(ticket_id, action, notices=escalated):
                 schedule(ticket_id, action, f"{ticket_id}:{action}:regressed")
+
+
+def still_a_notice(ticket_id: str) -> bool:
+    """The ticket is a Service Health notice (`SERVICE_HEALTH_NOTICE` in its details)."""
+    return Ticket.objects.filter(
+        pk=ticket_id, **{f"details__{SERVICE_HEALTH_NOTICE}": True}
+    ).exists()
+
+
+def page_escalated_notice(ticket_id: str) -> None:
+    """A Service Health notice's update escalated it (an outage now: tickets/services.py
+    `_escalate_notice`, inside the ingest transaction, under the ticket's lock): each page its
+    ticket left unpaged as a notice (`NOTICE_NOT_PAGED`) is sent now, as a new ticket's
+    would be: once, under a key of its own, after `INCIDENT_GRACE_SECONDS` (another
+    subscription's alert of its Azure incident may group with it meanwhile, the incident
+    then paging it: tickets/incidents.py `_tracking_of`). A notice that paged (with
+    SERVICE_HEALTH_NOTICES_PAGE on) is not paged again; one whose pages are not scheduled yet
+    pages as its processing schedules them (`schedule_initial_many`, which finds it a notice
+    no more); a resolved one (the update reopening it) pages as its regression is processed
+    (`page_if_left_unpaged`)."""
+    if not Ticket.objects.filter(pk=ticket_id).exclude(status=Status.RESOLVED).exists():
+        return
+    for target in registry.targets():
+        if not target.incident_initial:
+            continue
+        for action in target.initial:
+            latest = latest_page(ticket_id, action)
+            if (
+                latest is not None
+                and latest.status == OutboundStatus.SKIPPED
+                and latest.last_error == NOTICE_NOT_PAGED
+            ):
+                key = f"{ticket_id}:{action}:escalated"
+                schedule(ticket_id, action, key, delay=float(settings.INCIDENT_GRACE_SECONDS))
 
 
 def retry_dead(outbound_ids: list[int]) -> int:

@@ -82,6 +82,11 @@ def follow_ticket_change(
     `fanout.schedule_follow_up`; a database error fails the change, nothing half-written).
     People resolving it say there that it skips its remediation not started
     (`close_remediation_loop` skips it after the commit)."""
+    if action == "escalated":
+        # A Service Health notice's update made it an outage (tickets/services.py
+        # `_escalate_notice`): it pages now, if it was left unpaged as a notice.
+        fanout.page_escalated_notice(ticket_id)
+        return
     if action == "regressed" and kwargs.get("through_incident"):
         # It failed again into an open incident of its outage, which it joined
         # (tickets.incidents `regress`): the incident's page tells it, and its own issue and

@@ -157,11 +157,17 @@ def severity_raised_by_class(ticket: Ticket, error_type: str) -> dict[str, Any]:
     The SLA is the new priority's, counted from when its clock started (the ticket's creation,
     or its regression's restart), while that clock runs; one already decided (Met or Breached:
     acknowledged or resolved before the text came, as a forced re-analysis finds it) is kept."""
-    by_class = ERROR_CLASS_SEVERITY.get(error_type, Severity.MEDIUM)
-    if SEVERITY_RANK[by_class] <= SEVERITY_RANK[Severity(ticket.severity)]:
+    return severity_raised_to(ticket, ERROR_CLASS_SEVERITY.get(error_type, Severity.MEDIUM))
+
+
+def severity_raised_to(ticket: Ticket, severity: Severity) -> dict[str, Any]:
+    """The severity, priority and SLA fields to change on a ticket whose severity is raised to
+    `severity` (never lowered), as `severity_raised_by_class` raises it; empty when nothing
+    changes."""
+    if SEVERITY_RANK[severity] <= SEVERITY_RANK[Severity(ticket.severity)]:
         return {}
-    priority = priority_for(by_class)
-    raised: dict[str, Any] = {"severity": by_class, "priority": priority}
+    priority = priority_for(severity)
+    raised: dict[str, Any] = {"severity": severity, "priority": priority}
     if ticket.sla_status != SlaStatus.PENDING:
         return raised
     started = (

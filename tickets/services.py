@@ -32,6 +32,7 @@ from integrations.events import (
     FIRED_BY_ALERT_ID,
     HEALTH_EVENT_AT,
     OCCURRENCE_KEY_LIMIT,
+    SERVICE_HEALTH_NOTICE,
     TASK_PART,
     EventKind,
     FailureEvent,
@@ -178,6 +179,7 @@ def _record_recurrence(
             ticket_id, tasks, anew=resolved or was_recovered, start=bool(count_tasks)
         )
     actor = Actor.source(event.source)
+    _escalate_notice(ticket_id, event, actor)
     details = {"how": how, "occurrence_key": event.occurrence_key, "occurrence_count": count}
     if folded_from:
         details["folded_from"] = folded_from
@@ -190,6 +192,41 @@ def _record_recurrence(
     )
     reopens = was_recovered and not resolved and incident_id is not None
     return count, resolved, remediation_status, new_run, reopens
+
+
+def _escalate_notice(ticket_id: str, event: FailureEvent, actor: Actor) -> None:
+    """An update of a Service Health notice's ticket (a planned maintenance, an action
+    required: `SERVICE_HEALTH_NOTICE`) that is no notice (an `Incident`, a `Security`
+    advisory, a maintenance at level Warning or above: the parser's `_is_notice`): the ticket
+    is a notice no more (its flag cleared, its severity raised to the update's, never
+    lowered), audited and announced `escalated`, which pages it once if it was left unpaged as
+    a notice (integrations/fanout.py `page_escalated_notice`; a resolved one pages as its
+    regression is processed, `page_if_left_unpaged`). Under the ticket's lock
+    (`record_recurrence` took it): a redelivered update finds it a notice no more."""
+    if event.details.get("alert_kind") != "service_health" or event.details.get(
+        SERVICE_HEALTH_NOTICE
+    ):
+        return
+    ticket = (
+        Ticket.objects.select_for_update(no_key=True)
+        .only("pk", "details", "severity", "sla_status", "sla_deadline", "sla_seconds", "timestamp")
+        .filter(pk=ticket_id)
+        .first()
+    )
+    if ticket is None or not (ticket.details or {}).get(SERVICE_HEALTH_NOTICE):
+        return
+    details = {key: value for key, value in ticket.details.items() if key != SERVICE_HEALTH_NOTICE}
+    raised = rules.severity_raised_to(ticket, event.severity_hint) if event.severity_hint else {}
+    Ticket.objects.filter(pk=ticket_id).update(details=details, **raised)
+    audit = {
+        "occurrence_key": event.occurrence_key,
+        "incident_type": str(event.details.get("incident_type", "")),
+        "level": str(event.details.get("level", "")),
+    }
+    before = {"severity": ticket.severity}
+    after = {"severity": raised.get("severity", ticket.severity)}
+    lifecycle.write_audit(ticket, actor, "escalated", before=before, after=after, details=audit)
+    lifecycle.announce(ticket_id, "escalated", actor, before=before, after=after)
 
 
 @dataclass(frozen=True)

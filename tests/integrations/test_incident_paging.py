@@ -2330,6 +2330,118 @@ def test_a_service_health_maintenance_is_recorded_without_paging_and_an_outage_p
     assert len(slack.top_level()) == 2
 
 
+def test_a_service_health_notice_that_escalates_pages_once(celery_worker, targets, settings):
+    """A planned maintenance (a quiet notice: Low, its JIRA issue and Slack alert recorded
+    skipped) whose later update of the same tracking id was an `Incident` stayed that Low
+    ticket, unpaged: nobody was paged for what became an outage. Now the update makes it an
+    outage: High, a notice no more, its JIRA issue and Slack alert sent once (its redelivery
+    and its next update page nothing more). A notice that paged (SERVICE_HEALTH_NOTICES_PAGE
+    on) and then escalates (an emergency maintenance, level Warning) is not paged again."""
+    from integrations.events import SERVICE_HEALTH_NOTICE
+    from integrations.targets.base import NOTICE_NOT_PAGED
+    from tests.tickets.test_incidents import SUBSCRIPTIONS, service_health_alert
+
+    jira, slack = targets
+    settings.INCIDENT_GRACE_SECONDS = 0.5
+    settings.SERVICE_HEALTH_NOTICES_PAGE = False
+    azure = "/webhooks/azure-monitor/"
+    title = "Planned maintenance: Azure SQL Database - West Europe"
+
+    def update(subscription: str, tracking: str, n: str, kind: str, level: str) -> dict:
+        body = service_health_alert(subscription, tracking, update=n, title=title)
+        body["data"]["essentials"].update(alertRule="sh-all", severity="Sev4")
+        context = body["data"]["alertContext"]
+        context.update(level=level)
+        if kind == "Maintenance":
+            context.update(operationName="Microsoft.ServiceHealth/maintenance/action")
+        context["properties"].update(incidentType=kind)
+        return body
+
+    def created_issues() -> list:
+        return [r for r in jira.issue_requests("POST") if r.path.endswith("/issue")]
+
+    quiet = post(update(SUBSCRIPTIONS[0], "MNT-500", "1", "Maintenance", "Informational"), azure)
+    ticket_id = quiet["ticket_id"]
+    wait_for(Ticket.objects.filter(pk=ticket_id).exclude(rca_source="pending").exists, 30)
+    settled()
+    pages = OutboundDelivery.objects.filter(ticket_id=ticket_id, target__in=("jira", "slack"))
+    assert set(pages.values_list("status", "last_error")) == {
+        (OutboundStatus.SKIPPED, NOTICE_NOT_PAGED)
+    }
+    assert Ticket.objects.get(pk=ticket_id).severity == "Low"
+
+    outage = update(SUBSCRIPTIONS[0], "MNT-500", "2", "Incident", "Informational")
+    got = post(outage, azure)
+    assert (got["outcome"], got["ticket_id"]) == ("correlated", ticket_id)
+    paged = wait_for(
+        Ticket.objects.filter(pk=ticket_id).exclude(itsm_ticket_id="").exclude(slack_ts="").first,
+        30,
+    )
+    assert paged.severity == "High" and SERVICE_HEALTH_NOTICE not in paged.details
+    post(outage, azure)  # redelivered
+    again = post(update(SUBSCRIPTIONS[0], "MNT-500", "3", "Incident", "Error"), azure)
+    assert again["ticket_id"] == ticket_id
+    settled()
+    assert len(created_issues()) == 1 and len(slack.top_level()) == 1
+    assert jira.issues[paged.itsm_ticket_id]["summary"].startswith(f"[High] {title}")
+    assert not OutboundDelivery.objects.filter(ticket_id=ticket_id, status=OutboundStatus.DEAD)
+
+    settings.SERVICE_HEALTH_NOTICES_PAGE = True
+    loud = post(update(SUBSCRIPTIONS[1], "MNT-600", "1", "Maintenance", "Informational"), azure)
+    wait_for(
+        Ticket.objects.filter(pk=loud["ticket_id"])
+        .exclude(itsm_ticket_id="")
+        .exclude(slack_ts="")
+        .exists,
+        30,
+    )
+    settled()
+    emergency = update(SUBSCRIPTIONS[1], "MNT-600", "2", "Maintenance", "Warning")
+    assert post(emergency, azure)["ticket_id"] == loud["ticket_id"]
+    settled()
+    escalated = Ticket.objects.get(pk=loud["ticket_id"])
+    assert escalated.severity == "Medium" and SERVICE_HEALTH_NOTICE not in escalated.details
+    assert len(created_issues()) == 2 and len(slack.top_level()) == 2
+
+
+def test_a_service_health_notice_ended_and_back_as_an_outage_pages_once(
+    celery_worker, targets, settings
+):
+    """A planned maintenance (a quiet notice), completed, then published again as an
+    `Incident` (the update reopening its ticket, `regressed`): an outage now, it pages once,
+    as its regression is processed."""
+    from tests.tickets.test_incidents import SUBSCRIPTIONS, service_health_alert
+
+    jira, slack = targets
+    settings.INCIDENT_GRACE_SECONDS = 0.5
+    settings.SERVICE_HEALTH_NOTICES_PAGE = False
+    azure = "/webhooks/azure-monitor/"
+
+    def update(n: str, kind: str, stage: str = "Active") -> dict:
+        body = service_health_alert(SUBSCRIPTIONS[2], "MNT-700", update=n, stage=stage)
+        body["data"]["essentials"].update(alertRule="sh-all", severity="Sev4")
+        body["data"]["alertContext"].update(level="Informational")
+        body["data"]["alertContext"]["properties"].update(incidentType=kind)
+        return body
+
+    ticket_id = post(update("1", "Maintenance"), azure)["ticket_id"]
+    wait_for(Ticket.objects.filter(pk=ticket_id).exclude(rca_source="pending").exists, 30)
+    post(update("2", "Maintenance", stage="Complete"), azure)
+    settled()
+    assert Ticket.objects.get(pk=ticket_id).status == "resolved"
+    back = post(update("3", "Incident"), azure)
+    assert (back["outcome"], back["ticket_id"]) == ("regressed", ticket_id)
+    paged = wait_for(
+        Ticket.objects.filter(pk=ticket_id).exclude(itsm_ticket_id="").exclude(slack_ts="").first,
+        30,
+    )
+    settled()
+    assert paged.severity == "High" and paged.status != "resolved"
+    assert len([r for r in jira.issue_requests("POST") if r.path.endswith("/issue")]) == 1
+    assert len(slack.top_level()) == 1
+    assert not OutboundDelivery.objects.filter(ticket_id=ticket_id, status=OutboundStatus.DEAD)
+
+
 def test_one_azure_incident_told_to_three_subscriptions_pages_once_and_recovers_per_subscription(
     celery_worker, targets, settings
 ):
