@@ -266,7 +266,9 @@ class TicketOrderingFilter(StrictOrderingFilter):
     )
     ordering_description = (
         "Sort by one or more of: urgency, timestamp, severity, priority, sla_deadline,"
-        " occurrence_count, last_seen (prefix '-' for descending; the cursor follows the first)."
+        " occurrence_count, last_seen (prefix '-' for descending; the ticket id breaks ties, and"
+        " the cursor holds every term's value and the id). A missing sla_deadline sorts last"
+        " ascending, first descending."
         " severity and priority sort by rank: Critical (P1) first, '-' puts it last."
         " Default: most urgent first (breached, then least SLA time left, then severity;"
         " tickets whose SLA clock stopped, i.e. not open or in progress, last, newest first)."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from base64 import b64decode
 from collections.abc import Mapping, Sequence
@@ -12,7 +13,7 @@ from urllib.parse import parse_qs
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.templatetags.static import static
 from django.utils.duration import duration_iso_string
@@ -328,7 +329,165 @@ def refuse_another_remediation(
     raise Conflict(f"remediation {named} is {state}; {current_words}")
 
 
-class TicketCursorPagination(CheckedCursorPagination):
+class KeysetCursorPagination(CheckedCursorPagination):
+    """Cursor pagination whose position is the whole sort key of the row it follows (every
+    ordering term's value, the id last, which no two rows share), not the first term's value
+    and an offset among its ties as DRF's is. A page is the rows after (or, following
+    `previous`, before) that key in the ordering, so among ties, with filters, in either
+    direction, each row is on exactly one page and a walk forward and back lists the rows of
+    one sorted query. NULL sorts as PostgreSQL sorts it (after every value ascending, before
+    every value descending): a ticket without an SLA deadline is on a page too. The ordering
+    must end with a unique field (the ticket ordering filter adds the id)."""
+
+    def paginate_queryset(
+        self,
+        queryset: QuerySet[Any, Any] | Sequence[Any],
+        request: Request,
+        view: APIView | None = None,
+    ) -> list[Any] | None:
+        assert isinstance(queryset, QuerySet), "cursor pagination orders and filters a queryset"
+        self._refuse_unknown_parameters(request, view, queryset)
+        self._queryset = queryset
+        self.request = request
+        self.page_size = self.get_page_size(request)
+        if not self.page_size:
+            return None
+        self.base_url = request.build_absolute_uri()
+        assert view is not None, "the ordering filter of the view orders the list"
+        self.ordering = self.get_ordering(request, queryset, view)
+        self.cursor = self.decode_cursor(request)
+        reverse = bool(self.cursor and self.cursor.reverse)
+        key = cast("list[Any] | None", self.cursor.position if self.cursor else None)
+        ordering = (
+            tuple(term[1:] if term.startswith("-") else f"-{term}" for term in self.ordering)
+            if reverse
+            else self.ordering
+        )
+        queryset = queryset.order_by(*ordering)
+        if key is not None:
+            queryset = queryset.filter(self._after(ordering, key))
+        rows = list(queryset[: self.page_size + 1])
+        self.page = rows[: self.page_size]
+        more = len(rows) > self.page_size
+        if reverse:
+            self.page.reverse()
+        # The keys the links start from: the page's last row forward, its first backward (an
+        # empty page, its rows gone since, starts both from the cursor's own key).
+        self._first_key = self._key_of(self.page[0]) if self.page else key
+        self._last_key = self._key_of(self.page[-1]) if self.page else key
+        self.has_next = more if not reverse else key is not None
+        self.has_previous = more if reverse else key is not None
+        if (self.has_previous or self.has_next) and self.template is not None:
+            self.display_page_controls = True
+        return self.page
+
+    def get_next_link(self) -> str | None:
+        if not self.has_next:
+            return None
+        position = self._encoded(self._last_key)
+        return self.encode_cursor(Cursor(offset=0, reverse=False, position=position))  # type: ignore[arg-type]
+
+    def get_previous_link(self) -> str | None:
+        if not self.has_previous:
+            return None
+        position = self._encoded(self._first_key)
+        return self.encode_cursor(Cursor(offset=0, reverse=True, position=position))  # type: ignore[arg-type]
+
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        """A cursor of this list always names a key and no offset: one without (made by a
+        release before keys, or by hand) is refused, not read as the first page again."""
+        cursor = super().decode_cursor(request)
+        if cursor is not None and (cursor.offset or cursor.position is None):
+            raise NotFound(self.invalid_cursor_message)
+        return cursor
+
+    def _key_of(self, row: Any) -> list[Any]:
+        names = [term.lstrip("-") for term in self.ordering]
+        if isinstance(row, dict):
+            return [row[name] for name in names]
+        return [getattr(row, name) for name in names]
+
+    @staticmethod
+    def _encoded(key: list[Any] | None) -> str:
+        def text(value: Any) -> Any:
+            if isinstance(value, datetime):
+                return value.astimezone(UTC).isoformat()
+            if isinstance(value, timedelta):
+                return duration_iso_string(value)
+            return value if value is None or isinstance(value, int) else str(value)
+
+        return json.dumps([text(value) for value in key or []], separators=(",", ":"))
+
+    def _field(self, name: str) -> Any:
+        query = self._queryset.query
+        if name in query.annotations:
+            return query.annotations[name].output_field
+        return self._queryset.model._meta.get_field(name)
+
+    def _checked_position(self, position: str) -> Any:
+        """The key as a list of the ordering's values; NotFound (DRF's answer) for one that is
+        not a key of this ordering: edited, forged, made for another ordering, or by a release
+        before keys (whose position was the first term's value, with an offset)."""
+        try:
+            values = json.loads(position)
+        except ValueError as exc:
+            raise NotFound(self.invalid_cursor_message) from exc
+        if not isinstance(values, list) or len(values) != len(self.ordering):
+            raise NotFound(self.invalid_cursor_message)
+        key: list[Any] = []
+        for term, value in zip(self.ordering, values, strict=True):
+            field = self._field(term.lstrip("-"))
+            if value is None:
+                if not getattr(field, "null", False):
+                    raise NotFound(self.invalid_cursor_message)
+                key.append(None)
+                continue
+            if not isinstance(value, (str, int)) or isinstance(value, bool):
+                raise NotFound(self.invalid_cursor_message)
+            key.append(self._checked_value(field, str(value)))
+        return key
+
+    def _checked_value(self, field: Any, text: str) -> Any:
+        if "\x00" in text:  # PostgreSQL text cannot hold it
+            raise NotFound(self.invalid_cursor_message)
+        try:
+            value = field.to_python(text)
+            if isinstance(value, datetime):  # PostgreSQL takes UTC offsets up to 15:59 only
+                value = value.astimezone(UTC)
+            field.get_prep_value(value)
+        except (DjangoValidationError, ValueError, TypeError, OverflowError) as exc:
+            raise NotFound(self.invalid_cursor_message) from exc
+        return value
+
+    def _after(self, ordering: Sequence[str], key: list[Any]) -> Q:
+        """The rows after `key` in `ordering` (read in that order): after it in the first term,
+        or equal there and after it in the rest. The first term's own bound (`>=`) comes first,
+        so an index on it is entered at the key, as DRF's `>` was."""
+        after = Q(pk__in=[])
+        for index in range(len(ordering) - 1, -1, -1):
+            term = ordering[index]
+            name = term.lstrip("-")
+            nullable = bool(getattr(self._field(name), "null", False))
+            later = _later(name, key[index], term.startswith("-"), nullable)
+            same = Q(**{f"{name}__isnull": True}) if key[index] is None else Q(**{name: key[index]})
+            after = later | (same & after)
+        first = ordering[0].lstrip("-")
+        if key[0] is not None and not getattr(self._field(first), "null", False):
+            bound = "lte" if ordering[0].startswith("-") else "gte"
+            after = Q(**{f"{first}__{bound}": key[0]}) & after
+        return after
+
+
+def _later(name: str, value: Any, descending: bool, nullable: bool) -> Q:
+    """The rows after `value` in one term: greater ascending, less descending, NULL after
+    every value ascending and before every value descending (PostgreSQL's default)."""
+    if value is None:
+        return Q(**{f"{name}__isnull": False}) if descending else Q(pk__in=[])
+    later = Q(**{f"{name}__lt" if descending else f"{name}__gt": value})
+    return later | Q(**{f"{name}__isnull": True}) if nullable and not descending else later
+
+
+class TicketCursorPagination(KeysetCursorPagination):
     page_size = 50
     ordering = ("-timestamp", "-id")
 
