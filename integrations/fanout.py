@@ -157,7 +157,7 @@ def schedule_initial_many(
     while it looks for those skipped pages (`page_if_left_unpaged`): the regression committed
     first is seen here (the ticket pages), or it waits and sees the skipped pages. A Service
     Health notice pages nobody either while SERVICE_HEALTH_NOTICES_PAGE is off
-    (`quiet_notices`): its pages are recorded skipped, saying so (`NOTICE_NOT_PAGED`)."""
+    (`_locked_unpaged`): its pages are recorded skipped, saying so (`NOTICE_NOT_PAGED`)."""
     if not tickets:
         return
     delays = {ticket_id: delay for ticket_id, delay in tickets}
@@ -188,9 +188,11 @@ def schedule_initial_many(
 def _locked_unpaged(
     recovered: Collection[str], ticket_ids: Collection[str]
 ) -> tuple[set[str], set[str]]:
-    """Those of `recovered` resolved at their source, and `quiet_notices(ticket_ids)`, their
-    rows locked in one statement (in id order, as every multi-ticket lock takes them) until
-    the caller's transaction ends: a notice's update that escalates it (tickets/services.py
+    """Those of `recovered` resolved at their source, and those of `ticket_ids` that are
+    Service Health notices (`SERVICE_HEALTH_NOTICE` in their details) while
+    SERVICE_HEALTH_NOTICES_PAGE is off (none while it is on), their rows locked in one
+    statement (in id order, as every multi-ticket lock takes them) until the caller's
+    transaction ends: a notice's update that escalates it (tickets/services.py
     `_escalate_notice`, under the ticket's lock) committed first is seen here (its flag
     cleared, it pages), or it waits for these skipped pages, which its
     `page_escalated_notice` then sees."""
@@ -212,19 +214,6 @@ def _locked_unpaged(
     }
     quiet = {pk for pk, _, _, flag in rows if quiet_wanted and pk in ticket_ids and flag is True}
     return still_recovered, quiet
-
-
-def quiet_notices(ticket_ids: Collection[str]) -> set[str]:
-    """Those of `ticket_ids` that are Service Health notices (a maintenance, an action
-    required: `SERVICE_HEALTH_NOTICE` in their details), which page
-    nobody while SERVICE_HEALTH_NOTICES_PAGE is off; none while it is on."""
-    if settings.SERVICE_HEALTH_NOTICES_PAGE or not ticket_ids:
-        return set()
-    return set(
-        Ticket.objects.filter(
-            pk__in=list(ticket_ids), **{f"details__{SERVICE_HEALTH_NOTICE}": True}
-        ).values_list("pk", flat=True)
-    )
 
 
 def _initial_rows(

@@ -447,7 +447,7 @@ def reconciled(ticket: Ticket, action: str) -> bool:
 # `recovered_before_paging`) or a regression's (`fanout.release_regression_pages`) was not
 # sent: nobody is paged for a failure already over.
 RECOVERED_BEFORE_PAGING = "not paged: the failure had recovered at its source before it paged"
-# Why a Service Health notice's own page was not sent (`fanout.quiet_notices`): it is
+# Why a Service Health notice's own page was not sent (`fanout._locked_unpaged`): it is
 # recorded, and pages nobody while SERVICE_HEALTH_NOTICES_PAGE is off.
 NOTICE_NOT_PAGED = (
     "not paged: a Service Health notice (maintenance, action required), "
