@@ -315,6 +315,25 @@ def test_a_list_of_stopped_clocks_pages_in_urgency_order_read_newest_first(api, 
         assert "ticket_status_recent" in plan, plan
 
 
+def assert_pages_walk_as(api, url: str, expected: list[str]) -> None:
+    """Every page from `url` following `next` gives `expected`, and every page back from the
+    last following `previous` gives it again."""
+    seen: list[str] = []
+    last = url
+    while url:
+        body = api.get(url).json()
+        seen += [item["id"] for item in body["results"]]
+        last, url = url, body["next"]
+    assert seen == expected
+    back: list[str] = []
+    url = api.get(last).json()["previous"]
+    while url:
+        body = api.get(url).json()
+        back = [item["id"] for item in body["results"]] + back
+        url = body["previous"]
+    assert back + ids(api.get(last)) == expected
+
+
 def _last_seen_variety() -> None:
     """Tickets never seen again (`last_seen` is the `timestamp`), tickets seen again later,
     one whose `last_seen` is before its `timestamp` (two hosts' clocks), and ties of
@@ -339,21 +358,9 @@ def _assert_pages_as_one_sorted_query(api, ordering: str, filters: str) -> None:
     )
     assert len(expected) > 20
 
-    seen: list[str] = []
-    url = f"/api/v1/tickets/?ordering={ordering}{filters}&page_size=4"
-    last = url
-    while url:
-        body = api.get(url).json()
-        seen += [item["id"] for item in body["results"]]
-        last, url = url, body["next"]
-    assert seen == expected
-    back: list[str] = []
-    url = api.get(last).json()["previous"]
-    while url:
-        body = api.get(url).json()
-        back = [item["id"] for item in body["results"]] + back
-        url = body["previous"]
-    assert back + ids(api.get(last)) == expected
+    assert_pages_walk_as(
+        api, f"/api/v1/tickets/?ordering={ordering}{filters}&page_size=4", expected
+    )
 
 
 @pytest.mark.parametrize("ordering", ["-last_seen", "last_seen", "-last_seen,severity"])
@@ -965,21 +972,8 @@ def test_every_ordering_pages_forward_and_back_as_one_sorted_query(
     expected = list(tickets.with_urgency().order_by(*terms).values_list("id", flat=True))
     assert len(expected) > 2 * page_size
 
-    seen: list[str] = []
     url = f"/api/v1/tickets/?ordering={ordering}{filters}&page_size={page_size}"
-    last = url
-    while url:
-        body = api.get(url).json()
-        seen += [item["id"] for item in body["results"]]
-        last, url = url, body["next"]
-    assert seen == expected
-    back: list[str] = []
-    url = api.get(last).json()["previous"]
-    while url:
-        body = api.get(url).json()
-        back = [item["id"] for item in body["results"]] + back
-        url = body["previous"]
-    assert back + ids(api.get(last)) == expected
+    assert_pages_walk_as(api, url, expected)
 
 
 def _listed_statement(api, url: str) -> tuple[str, dict]:
