@@ -474,6 +474,31 @@ def _same_rule(ticket: Ticket, now: datetime) -> Any:
     return alerts
 
 
+def place_escalated(ticket_id: str, rule_held: str) -> str | None:
+    """An open Service Health notice's ticket that an update escalated (tickets/services.py
+    `_escalate_notice`: an outage now, its notice flag cleared) is placed as a new alert of
+    its Azure incident is (`_place_on_rule`): it joins the open incident of its tracking id,
+    or forms one with that tracking id's open alerts in no incident (other subscriptions'
+    notices of it escalated before), so one Azure incident that several subscriptions were
+    told of as a notice pages once. Inside the ingest transaction, under the ticket's lock
+    and `rule_held`, the advisory lock ingest took for the update (its tracking id's); a
+    ticket of another key, in an incident or resolved (its regression places it:
+    `_join_regressed`) stays as it is. The incident's id, None when it is in none."""
+    ticket = Ticket.objects.defer("embedding").get(pk=ticket_id)
+    if (
+        ticket.incident_id
+        or ticket.status == Status.RESOLVED
+        or not _service_health_key(rule_held)
+        or rule_group_key(ticket) != rule_held
+    ):
+        return None
+    now = timezone.now()
+    paged = bool(ticket.itsm_ticket_id or ticket.slack_ts)
+    return _join_rule_incident(
+        ticket, rule_held, now, paged=paged, left=ticket.status
+    ) or _form_on_rule(ticket, rule_held, now, left=ticket.status)
+
+
 def _place_on_rule(ticket: Ticket, rule_key: str, now: datetime) -> str | None:
     """Join the open incident of the ticket's alert rule, or form one with the recent
     ungrouped alerts of that rule (each on another resource: one resource's alerts of one rule

@@ -82,6 +82,7 @@ from tickets.vocabulary import (
     NEWEST_FAILED_RUN,
     ErrorClass,
     Outcome,
+    SlaStatus,
     Source,
     Status,
 )
@@ -201,7 +202,11 @@ def _escalate_notice(ticket_id: str, event: FailureEvent, actor: Actor) -> None:
     is a notice no more (its flag cleared, its severity raised to the update's, never
     lowered), audited and announced `escalated`, which pages it once if it was left unpaged as
     a notice (integrations/fanout.py `page_escalated_notice`; a resolved one pages as its
-    regression is processed, `page_if_left_unpaged`). Under the ticket's lock
+    regression is processed, `page_if_left_unpaged`). Its SLA time becomes its (raised)
+    priority's, and a clock still running restarts at this update: the outage pages now, and
+    a notice announced days before would have been Breached as it paged; an ended notice's
+    regression (`lifecycle.regress`, after this) starts its clock with that time, not the
+    notice's 24 hours. Under the ticket's lock
     (`record_recurrence` took it): a redelivered update finds it a notice no more."""
     if event.details.get("alert_kind") != "service_health" or event.details.get(
         SERVICE_HEALTH_NOTICE
@@ -209,7 +214,17 @@ def _escalate_notice(ticket_id: str, event: FailureEvent, actor: Actor) -> None:
         return
     ticket = (
         Ticket.objects.select_for_update(no_key=True)
-        .only("pk", "details", "severity", "sla_status", "sla_deadline", "sla_seconds", "timestamp")
+        .only(
+            "pk",
+            "details",
+            "severity",
+            "priority",
+            "status",
+            "sla_status",
+            "sla_deadline",
+            "sla_seconds",
+            "timestamp",
+        )
         .filter(pk=ticket_id)
         .first()
     )
@@ -217,7 +232,14 @@ def _escalate_notice(ticket_id: str, event: FailureEvent, actor: Actor) -> None:
         return
     details = {key: value for key, value in ticket.details.items() if key != SERVICE_HEALTH_NOTICE}
     raised = rules.severity_raised_to(ticket, event.severity_hint) if event.severity_hint else {}
-    Ticket.objects.filter(pk=ticket_id).update(details=details, **raised)
+    sla_seconds = rules.sla_seconds_for(raised.get("priority", ticket.priority))
+    clock: dict[str, Any] = {"sla_seconds": sla_seconds}
+    if ticket.sla_status == SlaStatus.PENDING:
+        clock["sla_deadline"] = timezone.now() + timedelta(seconds=sla_seconds)
+    Ticket.objects.filter(pk=ticket_id).update(details=details, **{**raised, **clock})
+    if ticket.status != Status.RESOLVED:
+        # An outage's alert now: with the other subscriptions' of its Azure incident.
+        incidents.place_escalated(ticket_id, _rule_key(event))
     audit = {
         "occurrence_key": event.occurrence_key,
         "incident_type": str(event.details.get("incident_type", "")),

@@ -2404,6 +2404,54 @@ def test_a_service_health_notice_that_escalates_pages_once(celery_worker, target
     assert len(created_issues()) == 2 and len(slack.top_level()) == 2
 
 
+def test_one_notice_told_to_three_subscriptions_that_escalates_pages_once(
+    celery_worker, targets, settings
+):
+    """A planned maintenance told to three subscriptions (three quiet notices: no incident,
+    none paged) whose next update, in each, is an `Incident`: each ticket escalated on its
+    own and paged on its own, three JIRA issues and three Slack alerts for one Azure incident.
+    Now they are one incident of its tracking id, paged once; each subscription's Resolved
+    ends its member, and the last one the incident."""
+    from tests.tickets.test_incidents import SUBSCRIPTIONS, service_health_alert
+
+    jira, slack = targets
+    settings.INCIDENT_GRACE_SECONDS = 2
+    settings.SERVICE_HEALTH_NOTICES_PAGE = False
+    azure = "/webhooks/azure-monitor/"
+    title = "Planned maintenance: Azure SQL Database - West Europe"
+
+    def update(subscription: str, n: str, kind: str, stage: str = "Active") -> dict:
+        body = service_health_alert(subscription, "MNT-800", update=n, title=title, stage=stage)
+        body["data"]["essentials"].update(alertRule="sh-all", severity="Sev4")
+        body["data"]["alertContext"].update(level="Informational")
+        body["data"]["alertContext"]["properties"].update(incidentType=kind)
+        return body
+
+    members = [post(update(sub, "1", "Maintenance"), azure)["ticket_id"] for sub in SUBSCRIPTIONS]
+    wait_for(lambda: not Ticket.objects.filter(pk__in=members, rca_source="pending"), 30)
+    settled()
+    assert not Incident.objects.exists()
+    for sub, member in zip(SUBSCRIPTIONS, members, strict=True):
+        got = post(update(sub, "2", "Incident"), azure)
+        assert (got["outcome"], got["ticket_id"]) == ("correlated", member)
+    incident = paged_incident()
+    assert incident.group_key == "service-health:MNT-800"
+    assert set(incident.members.values_list("pk", flat=True)) == set(members)
+    time.sleep(settings.INCIDENT_GRACE_SECONDS + 1)
+    settled()
+    assert len([r for r in jira.issue_requests("POST") if r.path.endswith("/issue")]) == 1
+    assert len(slack.top_level()) == 1
+    for ticket in Ticket.objects.filter(pk__in=members):
+        assert ticket.severity == "High" and ticket.itsm_ticket_id == ticket.slack_ts == ""
+    for sub in SUBSCRIPTIONS:
+        post(update(sub, "9", "Incident", stage="Resolved"), azure)
+    incident.refresh_from_db()
+    assert incident.status == "resolved"
+    settled()
+    assert len(slack.top_level()) == 1
+    assert not OutboundDelivery.objects.filter(ticket_id__in=members, status=OutboundStatus.DEAD)
+
+
 def test_a_service_health_notice_ended_and_back_as_an_outage_pages_once(
     celery_worker, targets, settings
 ):
