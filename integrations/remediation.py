@@ -669,6 +669,33 @@ def _skip_note(remediation: Remediation, reason: str) -> str:
     return f"{reason} ({decided})" if decided and decided not in reason else reason
 
 
+# Kept on a started remediation (`_start`): what its ticket reported as it started, its latest
+# failure's time (`LAST_SEEN`) and try (`REPORTED_TRY`, Airflow's). A rerun failing since is
+# the action's own whatever the ticket reports by then, that failure's report among it: an
+# action handed out again after its worker died reads them (`databricks_repair`,
+# `airflow_clear`).
+STARTED_ON = "started_on"
+LAST_SEEN = "last_seen"
+REPORTED_TRY = "try_number"
+
+
+def _reported_now(ticket: Ticket) -> dict[str, Any]:
+    reported: dict[str, Any] = {}
+    if ticket.last_seen is not None:
+        reported[LAST_SEEN] = ticket.last_seen.isoformat()
+    tried = (ticket.details or {}).get("try_number")
+    if tried is not None:
+        reported[REPORTED_TRY] = tried
+    return reported
+
+
+def reported_on_start(remediation: Remediation, name: str) -> Any:
+    """What the ticket reported as the remediation started (`STARTED_ON`); None when it
+    reported nothing of the kind, or the remediation started before it was kept."""
+    kept = remediation.details.get(STARTED_ON)
+    return kept.get(name) if isinstance(kept, dict) else None
+
+
 def _start(
     remediation: Remediation,
     ticket: Ticket,
@@ -677,14 +704,18 @@ def _start(
     approval_note: str | None = None,
 ) -> bool:
     """Run it on the latest failed run counted on the ticket now (a newer run may have failed
-    since the proposal), kept on the remediation (`details["target_run"]`) for the action and
-    its watch. False when it was skipped instead: that run has an active remediation.
-    `approval_note`: as `_start_or_hold`'s."""
+    since the proposal), kept on the remediation (`details["target_run"]`, and what the
+    ticket reports now, `STARTED_ON`) for the action and its watch. False when it was skipped
+    instead: that run has an active remediation. `approval_note`: as `_start_or_hold`'s."""
     key, entity = run_key(ticket), run_entity(ticket)
     remediation.status = RemediationStatus.RUNNING
     remediation.started_at = timezone.now()
     remediation.run_key = key
-    remediation.details = {**remediation.details, "target_run": {"run_key": key, "entity": entity}}
+    remediation.details = {
+        **remediation.details,
+        "target_run": {"run_key": key, "entity": entity},
+        STARTED_ON: _reported_now(ticket),
+    }
     try:
         with transaction.atomic():
             remediation.save(update_fields=["status", "started_at", "run_key", "details"])
@@ -1320,7 +1351,9 @@ def record_started(remediation_id: int, external_run_id: str, **details: Any) ->
 
 
 def note(remediation_id: int, **details: Any) -> None:
-    """Keep a step of the action on the remediation (committed at once: a retry reads it)."""
+    """Keep a step of the action on the remediation, committed with the delivery's attempt (a
+    refused one's too: the next attempt reads it); a worker that dies before that commit loses
+    it (`remediating.send_start` counts such a step in Redis)."""
     remediation = Remediation.objects.get(pk=remediation_id)
     remediation.details = {**remediation.details, **details}
     remediation.save(update_fields=["details"])

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from integrations import remediation as service
-from integrations.models import OutboundDelivery
+from integrations.models import OutboundDelivery, Remediation
 from integrations.targets.base import (
     DEFAULT_TIMEOUT,
     Action,
@@ -310,15 +310,18 @@ def _not_failed_now(
 def _failed_again_since(
     airflow: AirflowTransport,
     row: OutboundDelivery,
-    dag_id: str,
-    run_id: str,
-    task_id: str,
-    map_index: int,
+    remediation: Remediation,
+    task: tuple[str, str, str, int],
 ) -> bool:
     """Whether the ticket's instance is failed in a later try than the one the ticket reported
-    (its details' `try_number`): a clear ran it again since, and it failed again. False when the
-    ticket names no try."""
-    reported = fresh_ticket(row).details.get("try_number")
+    as the remediation started (`remediation.REPORTED_TRY`; the ticket's details' `try_number`
+    for one started before it was kept): a clear ran it again since, and it failed again. Not
+    the one the ticket reports now: that try's own failure, reported since, would say it is
+    no later. False when the ticket names no try."""
+    dag_id, run_id, task_id, map_index = task
+    reported = service.reported_on_start(remediation, service.REPORTED_TRY)
+    if reported is None:
+        reported = fresh_ticket(row).details.get("try_number")
     if not str(reported or "").isdigit():
         return False
     state, try_number = airflow.task_instance(dag_id, run_id, task_id, map_index)
@@ -329,13 +332,14 @@ def _clear(airflow: AirflowTransport, row: OutboundDelivery) -> list[FollowUp] |
     remediation = remediation_of(row)
     if remediation is None:
         return None
-    dag_id, run_id, task_id, map_index = _task(target_run(row, remediation))
+    task = _task(target_run(row, remediation))
+    dag_id, run_id, task_id, map_index = task
     map_indexes = _mapped_instances(row, map_index)
     # The run's own instance first: its 404 is Airflow not having what the ticket names.
     to_read = [map_index, *(index for index in map_indexes if index != map_index)]
     not_failed = _not_failed_now(airflow, dag_id, run_id, task_id, to_read)
     if sent_unrecorded(row) and (
-        not_failed or _failed_again_since(airflow, row, dag_id, run_id, task_id, map_index)
+        not_failed or _failed_again_since(airflow, row, remediation, task)
     ):
         # This delivery's earlier attempt sent the clear, and its worker stopped before it was
         # recorded: the try running (or done, or failed again) now is the one it started,

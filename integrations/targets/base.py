@@ -384,8 +384,11 @@ def reconcile_later(action: str) -> FollowUp:
     return FollowUp(action, delay=delay, key_suffix=action)
 
 
-def sends_key(row: OutboundDelivery) -> str:
-    return f"{settings.REDIS_KEY_PREFIX}:outbound:{row.pk}:sends"
+def sends_key(row: OutboundDelivery, step: str = "") -> str:
+    """The Redis key counting the delivery's create requests; with `step`, those of one of
+    its requests before the create (a Databricks cluster's restart before the repair)."""
+    key = f"{settings.REDIS_KEY_PREFIX}:outbound:{row.pk}:sends"
+    return f"{key}:{step}" if step else key
 
 
 def earlier_sends(row: OutboundDelivery, create_call: str) -> int | None:
@@ -402,19 +405,20 @@ def earlier_sends(row: OutboundDelivery, create_call: str) -> int | None:
     return None if counted is None else max(counted, recorded)
 
 
-def counted_sends(row: OutboundDelivery) -> int | None:
-    """The create requests `count_send` counted for this delivery and `uncount_send` did not
-    take back; None when it cannot be known (Redis unavailable)."""
+def counted_sends(row: OutboundDelivery, step: str = "") -> int | None:
+    """The create requests (of `step`, `sends_key`) `count_send` counted for this delivery and
+    `uncount_send` did not take back; None when it cannot be known (Redis unavailable)."""
     try:
-        return max(0, int(redis_client().get(sends_key(row)) or 0))
+        return max(0, int(redis_client().get(sends_key(row, step)) or 0))
     except (redis.RedisError, ValueError) as exc:
         logger.warning("outbound %s: earlier sends unknown (%s)", row.pk, exc)
         return None
 
 
-def count_send(row: OutboundDelivery) -> None:
-    """Count a create request about to be sent (committed at once, unlike the attempt)."""
-    key = sends_key(row)
+def count_send(row: OutboundDelivery, step: str = "") -> None:
+    """Count a create request (of `step`, `sends_key`) about to be sent (committed at once,
+    unlike the attempt)."""
+    key = sends_key(row, step)
     try:
         # redis-py types a pipeline's commands as the client's; on a pipeline they return it.
         redis_client().pipeline().incr(key).expire(key, SENDS_TTL_SECONDS).execute()  # type: ignore[attr-defined]
@@ -427,11 +431,12 @@ def count_send(row: OutboundDelivery) -> None:
 _UNCOUNT = "if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then redis.call('DECR', KEYS[1]) end"
 
 
-def uncount_send(row: OutboundDelivery) -> None:
-    """Take back a counted create request that is known to have carried nothing out (it
-    never reached the service, or the service refused it before acting)."""
+def uncount_send(row: OutboundDelivery, step: str = "") -> None:
+    """Take back a counted create request (of `step`, `sends_key`) that is known to have
+    carried nothing out (it never reached the service, or the service refused it before
+    acting)."""
     try:
-        redis_client().eval(_UNCOUNT, 1, sends_key(row))
+        redis_client().eval(_UNCOUNT, 1, sends_key(row, step))
     except redis.RedisError as exc:
         logger.warning("outbound %s: send not taken back (%s)", row.pk, exc)
 

@@ -10,7 +10,7 @@ so is one repaired since its failure reached the ticket by a repair this service
 (people, in the Jobs UI or the API: `_repaired_by_others`), and one a newer run of whose job
 succeeded since (jobs/runs/list: `newer_success`). A repair this delivery's earlier attempt
 sent, its worker stopping before it recorded the repair id (`remediating.send_start`), is
-followed as the repair it started.
+followed as the repair it started; a cluster restart it sent is not sent again (counted alike).
 The repairs of one run are sent one at a time (`_sending_alone`).
 Credentials: DATABRICKS_HOST and DATABRICKS_TOKEN (a personal access token;
 no host-metadata discovery probe, as for the analysis's client).
@@ -47,7 +47,6 @@ from integrations.targets.remediating import (
     gave_up,
     keep_watching,
     look_again_later,
-    no_second_start,
     remediation_of,
     send_start,
     sent_unrecorded,
@@ -263,12 +262,22 @@ def _repairs_since(run: Any, since: datetime) -> list[Any]:
 
 def _unrecorded_own_repair(row: OutboundDelivery, run: Any, since: datetime) -> int | None:
     """The id of the repair this delivery's earlier attempt sent and did not record (its
-    worker stopped: `sent_unrecorded`): the latest repair since the ticket's failure that no
-    remediation names; None when there is none, or no such attempt."""
+    worker stopped: `sent_unrecorded`): the latest repair since the ticket's failure (as the
+    remediation started: `_failed_as_started`) that no remediation names; None when there is
+    none, or no such attempt."""
     others = _repairs_since(run, since)
     if not others or not sent_unrecorded(row):
         return None
     return int(others[-1].id)
+
+
+def _failed_as_started(remediation: Remediation, last_seen: datetime) -> datetime:
+    """The ticket's latest failure as the remediation started (`remediation.LAST_SEEN`), not
+    as it is now: the failure of the repair its earlier attempt sent, reported since (as a
+    failure of the run: `repaired_runs`), is later than that repair. `last_seen` (the
+    ticket's now) for a remediation started before it was kept."""
+    kept = service.reported_on_start(remediation, service.LAST_SEEN)
+    return datetime.fromisoformat(kept) if isinstance(kept, str) else last_seen
 
 
 def _repaired_by_others(run_id: int, run: Any, since: datetime) -> str:
@@ -324,6 +333,11 @@ def _run_id(entity: dict[str, Any]) -> int:
         raise TransportError("the alert does not name the Databricks run", permanent=True) from exc
 
 
+def _restart_step(cluster_id: str) -> str:
+    """The `send_start` step of a cluster's restart (counted apart from the repair)."""
+    return f"restart:{cluster_id}"
+
+
 def _start(
     dbx: DatabricksTransport, row: OutboundDelivery, *, restart: bool
 ) -> list[FollowUp] | None:
@@ -339,7 +353,7 @@ def _start(
         raise Waiting(f"another repair of run {run_id} is being sent")
     run = dbx.get_run(run_id)
     since = fresh_ticket(row).last_seen
-    unrecorded = _unrecorded_own_repair(row, run, since)
+    unrecorded = _unrecorded_own_repair(row, run, _failed_as_started(remediation, since))
     if unrecorded is not None:
         # This delivery's earlier attempt sent it, and its worker stopped before the repair id
         # was recorded: followed as the repair it started, not skipped as people's.
@@ -379,7 +393,11 @@ def _start(
         for cluster_id in clusters:
             if cluster_id in done:
                 continue  # restarted by an earlier attempt whose repair was refused (429/503)
-            no_second_start(partial(dbx.restart_cluster, cluster_id))
+            step = _restart_step(cluster_id)
+            # Not sent again when an earlier attempt sent it and its worker stopped before the
+            # note below committed (rolled back with the attempt): counted in Redis.
+            if not sent_unrecorded(row, step=step):
+                send_start(row, partial(dbx.restart_cluster, cluster_id), step=step)
             done.add(cluster_id)
             service.note(remediation.pk, restarted_clusters=sorted(done))
         details["restarted_clusters"] = clusters

@@ -13,7 +13,8 @@ login, an ADF token request or connection never made), are retried by the engine
 A worker that dies once its start was sent (before its attempt, and the run id it got,
 committed) leaves the start counted in Redis (`send_start`): the delivery handed out again
 reads the run, and takes the rerun it finds there for its own (`sent_unrecorded`,
-`adopt_start`): watched, not skipped as someone else's.
+`adopt_start`): watched, not skipped as someone else's. A request sent before the start (the
+Databricks cluster's restart before its repair) is counted alike, and not sent again.
 A watch's look that gets no answer or a server error looks again later (`look_again_later`):
 the rerun runs on meanwhile.
 A delivery the engine gives up on (a refusal, a start's retries run out, the target no longer
@@ -100,29 +101,32 @@ def no_second_start(call: Callable[[], T]) -> T:
         raise
 
 
-def send_start(row: OutboundDelivery, call: Callable[[], T]) -> T:
+def send_start(row: OutboundDelivery, call: Callable[[], T], *, step: str = "") -> T:
     """Send a rerun's start once (`no_second_start`), counted in Redis before it is sent
     (committed at once, unlike the attempt, which a worker that dies before its commit rolls
     back with the run id it got): a delivery handed out again after that finds it counted
     (`sent_unrecorded`) and takes the rerun it then reads at the service for the one it
-    started. A start refused before it acted (429, 503) or never sent is taken back."""
-    count_send(row)
+    started. A start refused before it acted (429, 503) or never sent is taken back.
+    `step`: a request the start sends before the rerun's own, counted apart (a cluster's
+    restart before the Databricks repair, `databricks_repair`)."""
+    count_send(row, step)
     try:
         return no_second_start(call)
     except TransportError as exc:
         if not exc.permanent:  # refused or never sent: nothing ran, it is sent again
-            uncount_send(row)
+            uncount_send(row, step)
         raise
 
 
-def sent_unrecorded(row: OutboundDelivery) -> bool:
-    """Whether an earlier attempt of this delivery sent its start (`send_start`) and ended
-    without recording what it started (its worker stopped: killed, lost): the rerun the service
-    shows since is taken for that start's, not someone else's (should that start not have
-    reached the service, a rerun people made before this delivery came again is taken for it,
-    and watched alike). False when Redis cannot tell (nor remember, then: the run is read as
-    before, and a later run is taken for someone else's)."""
-    return bool(counted_sends(row))
+def sent_unrecorded(row: OutboundDelivery, *, step: str = "") -> bool:
+    """Whether an earlier attempt of this delivery sent its start (`send_start`; of `step`,
+    that request) and ended without recording what it started (its worker stopped: killed,
+    lost): the rerun the service shows since is taken for that start's, not someone else's
+    (should that start not have reached the service, a rerun people made before this delivery
+    came again is taken for it, and watched alike); a step is not sent again. False when Redis
+    cannot tell (nor remember, then: the run is read as before, a later run is taken for
+    someone else's, and a step is sent again)."""
+    return bool(counted_sends(row, step))
 
 
 # Kept on a remediation whose start an earlier attempt sent and did not record

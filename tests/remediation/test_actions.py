@@ -20,7 +20,7 @@ from databricks.sdk import WorkspaceClient
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from integrations import fanout, remediation
+from integrations import fanout, processing, remediation
 from integrations.circuit import CircuitBreaker, redis_client
 from integrations.models import (
     NO_NEXT_ATTEMPT,
@@ -28,13 +28,14 @@ from integrations.models import (
     OutboundStatus,
     Remediation,
     RemediationPolicy,
+    WebhookDelivery,
 )
 from integrations.targets import adf_rerun
 from integrations.targets.adf_rerun import AdfTransport
 from integrations.targets.base import sends_key
 from integrations.targets.playbook import sign
 from tests.api import jwt_client, make_user
-from tests.conftest import wait_for
+from tests.conftest import local_payload, wait_for
 from tests.fakes.airflow_api import FakeAirflow
 from tests.fakes.azure_ad import FakeAzureAd
 from tests.fakes.azure_management_api import FakeAzureManagement, adf_pipeline_run
@@ -937,6 +938,44 @@ def test_an_airflow_clear_whose_worker_was_killed_and_whose_try_failed_again_is_
     killed_while_starting(airflow, row, "/clearTaskInstances")
     wait_for(lambda: instance["try_number"] == 2)
     airflow.finish("sales_daily", run_id, "load_orders", "failed")
+    redelivered(row)
+    run_pending(ticket.pk)
+
+    assert len(airflow.requests_to("/clearTaskInstances")) == 1
+    started.refresh_from_db()
+    assert started.status == "failed", started.reason
+    assert "load_orders failed" in started.reason
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_airflow_clear_whose_worker_was_killed_is_not_sent_twice_once_its_failure_arrived(
+    airflow, settings, webhook_client
+):
+    """As above, and the failure callback of the try the clear started reached the service
+    before the redelivery (seconds against the redelivery's minutes): the ticket now reported
+    that try, the redelivery read the instance failed in no later try than the ticket's, and
+    cleared it a second time. The try is compared with the one reported when the remediation
+    started: the try that failed again is the clear's, and no second clear is sent."""
+    settings.OUTBOUND_TIMEOUT_SECONDS = 30
+    settings.GEMINI_API_KEY = ""
+    run_id = "scheduled__2025-12-14T00:00:00+00:00"
+    ticket = _airflow_ticket(airflow, run_id)
+    Ticket.objects.filter(pk=ticket.pk).update(details={**ticket.details, "try_number": 1})
+    started = proposed(ticket.pk)
+    row = OutboundDelivery.objects.get(ticket=ticket, target="airflow_clear")
+    instance = airflow.instances[("sales_daily", run_id, "load_orders", -1)]
+
+    killed_while_starting(airflow, row, "/clearTaskInstances")
+    wait_for(lambda: instance["try_number"] == 2)
+    airflow.finish("sales_daily", run_id, "load_orders", "failed")
+    body = {**local_payload("airflow_failure.json"), "run_id": run_id}
+    del body["log_url"]  # names a deployment; the ticket's run key names none
+    answer = webhook_client(
+        "/webhooks/airflow/", {**body, "try_number": 2, "max_tries": 1, "state": "failed"}
+    ).json()
+    processing.process_delivery(WebhookDelivery.objects.get(tracking_id=answer["tracking_id"]).pk)
+    assert answer["ticket_id"] == ticket.pk
+    assert Ticket.objects.get(pk=ticket.pk).details["try_number"] == 2
     redelivered(row)
     run_pending(ticket.pk)
 
@@ -2026,6 +2065,82 @@ def test_a_databricks_repair_whose_worker_was_killed_after_sending_it_is_followe
     assert started.status == "failed"
     assert started.reason.startswith("repair 5000 ended FAILED")
     assert len(databricks.requests_to("/jobs/runs/repair")) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cluster_restart_whose_worker_was_killed_after_sending_it_is_not_sent_again(
+    databricks, settings
+):
+    """The worker died while Databricks took the cluster's restart, before the repair: the
+    note that it was restarted was rolled back with the attempt, and the redelivery restarted
+    the cluster a second time (whatever ran on it by then killed again). The restart sent is
+    remembered as the repair's start is: the redelivery sends the repair alone."""
+    settings.OUTBOUND_TIMEOUT_SECONDS = 30
+    make_policy(action="databricks_restart", signals=["driver is unreachable"])
+    ticket = _databricks_ticket(databricks)
+    started = proposed(ticket.pk)
+    row = OutboundDelivery.objects.get(ticket=ticket, target="databricks_repair")
+
+    killed_while_starting(databricks, row, "/clusters/restart")
+    wait_for(lambda: databricks.restarted)
+    redelivered(row)
+
+    assert databricks.restarted == ["0923-164208-meows279"]
+    assert len(databricks.requests_to("/jobs/runs/repair")) == 1
+    started.refresh_from_db()
+    assert (started.status, started.external_run_id) == ("running", "5000"), started.reason
+    assert started.details["restarted_clusters"] == ["0923-164208-meows279"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_databricks_repair_whose_worker_was_killed_is_followed_once_its_failure_arrived(
+    databricks, settings, webhook_client
+):
+    """The worker died while Databricks took the repair, and the repair's failure
+    notification reached the service before the redelivery (seconds against the
+    redelivery's minutes), counted on the ticket as the failure of repair 5000: the ticket's
+    failure was now later than the repair, the redelivery took the run for one no repair was
+    made of since, and repaired it a second time. The repairs looked for are those since the
+    ticket's failure as the remediation started."""
+    settings.OUTBOUND_TIMEOUT_SECONDS = 30
+    settings.GEMINI_API_KEY = ""
+    settings.DATABRICKS_WORKSPACE_ID = "1"
+    _databricks_ticket(databricks).delete()  # its run alone: the ticket is the webhook's
+
+    def notified() -> WebhookDelivery:
+        notification = {
+            "event_type": "jobs.on_failure",
+            "workspace_id": "1",
+            "run": {"run_id": "7001"},
+            "job": {"job_id": "11223344", "name": "nightly-etl"},
+        }
+        answer = webhook_client("/webhooks/databricks/", notification).json()
+        delivery = WebhookDelivery.objects.get(tracking_id=answer["tracking_id"])
+        processing.process_delivery(delivery.pk)
+        delivery.refresh_from_db()
+        return delivery
+
+    ticket = Ticket.objects.get(pk=notified().ticket_id)
+    # The notification carries no error text: the rule-based analysis is not sure of it.
+    make_policy(
+        action="databricks_repair", signals=[], auto_min_confidence=0.0, approval_min_confidence=0.0
+    )
+    started = proposed(ticket.pk)
+    row = OutboundDelivery.objects.get(ticket=ticket, target="databricks_repair")
+
+    killed_while_starting(databricks, row, "/jobs/runs/repair")
+    wait_for(lambda: databricks.runs[7001].get("repair_history"))
+    databricks.finish_repair(7001, "FAILED", "Spark driver died again")
+    repaired = notified()
+    assert (repaired.outcome, repaired.ticket_id) == ("correlated", ticket.pk)
+    assert repaired.event["details"]["repair_id"] == 5000
+    redelivered(row)
+    run_pending(ticket.pk)
+
+    assert len(databricks.requests_to("/jobs/runs/repair")) == 1
+    started.refresh_from_db()
+    assert (started.status, started.external_run_id) == ("failed", "5000"), started.reason
+    assert started.reason.startswith("repair 5000 ended FAILED")
 
 
 # A storage account key as a refusal quotes the cluster's Spark configuration back.
