@@ -117,11 +117,11 @@ def test_a_forged_incident_members_cursor_is_an_invalid_cursor(position):
 
 def test_a_cursor_position_with_any_utc_offset_is_used_in_utc():
     """Python takes offsets up to 23:59, PostgreSQL up to 15:59. (A tickets cursor's position
-    is the whole key: the ordering's value, then the id.)"""
+    is the ordering's terms, then the whole key: the ordering's value, then the id.)"""
     make_ticket()
     api = jwt_client(make_user("viewer"))
 
-    key = json.dumps(["2999-06-28 10:57:30+18:19", "~"])
+    key = json.dumps(["-timestamp,-id", "2999-06-28 10:57:30+18:19", "~"])
     response = api.get("/api/v1/tickets/", {"ordering": "-timestamp", "cursor": forged_cursor(key)})
 
     assert response.status_code == 200

@@ -1044,6 +1044,35 @@ def test_a_later_pages_ids_are_still_sorted_from_the_stats_index(api, ordering):
 
 
 @pytest.mark.parametrize(
+    "made_for, used_with",
+    [
+        ("-timestamp", "-last_seen"),
+        ("-timestamp", "timestamp"),
+        ("-timestamp", "priority"),
+        ("sla_deadline", "-timestamp"),
+        ("occurrence_count", "severity"),
+        ("", "urgency"),
+    ],
+)
+def test_a_tickets_cursor_of_another_ordering_is_refused(api, made_for, used_with):
+    """A cursor made for `?ordering=-timestamp` and sent with `-last_seen` (or another whose
+    key has as many values of the same types) was read as a key of that ordering: a page
+    starting after a moment that was no `last_seen`, not the next one."""
+    _every_ordering_variety()
+    link = api.get("/api/v1/tickets/", {"ordering": made_for, "page_size": 3}).json()["next"]
+    cursor = re.search(r"cursor=([^&]+)", link)
+    assert cursor is not None
+
+    response = api.get(
+        f"/api/v1/tickets/?ordering={used_with}&page_size=3&cursor={cursor.group(1)}"
+    )
+
+    assert response.status_code == 404, response.content[:300]
+    assert response.json() == {"error": "Invalid cursor"}
+    assert ids(api.get(link))
+
+
+@pytest.mark.parametrize(
     "query",
     ["o=4", "p=2025-12-01T12:00:00+00:00", "o=1&p=2025-12-01T12:00:00+00:00", "r=1&p=3", "p=[1]"],
 )

@@ -48,8 +48,8 @@ from tickets.api.views import (
     ERROR_SCHEMA,
     ERRORS,
     NO_BODY_FIELDS,
-    CheckedCursorPagination,
     Conflict,
+    KeysetCursorPagination,
     QueueUnavailable,
     action_body,
 )
@@ -237,7 +237,7 @@ class LogAnalysisViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = LogAnalysisDetailSerializer
     pagination_class = type(
         "LogAnalysisPagination",
-        (CheckedCursorPagination,),
+        (KeysetCursorPagination,),
         {"page_size": 50, "ordering": ("-created_at", "-id")},
     )
     filter_backends = [DjangoFilterBackend]

@@ -145,10 +145,9 @@ class QueueUnavailable(APIException):
 
 
 class CheckedCursorPagination(CursorPagination):
-    """DRF's cursor pagination, except that a cursor whose position does not fit the ordering
-    field (edited or forged) is refused as invalid instead of reaching the database, and a
-    query parameter the list does not take, or one that takes one value given several, is
-    refused by name. Every list takes `page_size`, up to its `max_page_size`."""
+    """DRF's cursor pagination, except that a query parameter the list does not take, or one
+    that takes one value given several, is refused by name. Every list takes `page_size`, up
+    to its `max_page_size`. Its cursors are keys (`KeysetCursorPagination`)."""
 
     page_size_query_param = "page_size"
     max_page_size = 200
@@ -252,39 +251,6 @@ class CheckedCursorPagination(CursorPagination):
                 parameter["schema"] = {"type": "integer", "minimum": 1}
         return parameters
 
-    def decode_cursor(self, request: Request) -> Cursor | None:
-        encoded = request.query_params.get(self.cursor_query_param)
-        if encoded and not _is_a_cursor(encoded):
-            raise NotFound(self.invalid_cursor_message)
-        cursor = super().decode_cursor(request)
-        if cursor is None or cursor.position is None:
-            return cursor
-        # The stubs type positions as int; DRF's are the text of the ordering field's value.
-        position = self._checked_position(str(cursor.position))
-        return cursor._replace(position=position)  # type: ignore[arg-type]
-
-    def _checked_position(self, position: str) -> str:
-        """The position as the database takes it; NotFound (DRF's answer) when it cannot."""
-        if "\x00" in position:  # PostgreSQL text cannot hold it
-            raise NotFound(self.invalid_cursor_message)
-        name = self.ordering[0].lstrip("-")
-        query = self._queryset.query
-        if name in query.annotations:
-            field = query.annotations[name].output_field
-        else:
-            field = self._queryset.model._meta.get_field(name)
-        try:
-            value = field.to_python(position)
-            if isinstance(value, datetime):  # PostgreSQL takes UTC offsets up to 15:59 only
-                value = value.astimezone(UTC)
-                position = value.isoformat()
-            elif isinstance(value, timedelta):  # an interval PostgreSQL parses (ISO 8601)
-                position = duration_iso_string(value)
-            field.get_prep_value(value)
-        except (DjangoValidationError, ValueError, TypeError, OverflowError) as exc:
-            raise NotFound(self.invalid_cursor_message) from exc
-        return position
-
 
 def _is_a_cursor(encoded: str) -> bool:
     """Whether `?cursor=` is one a list's links give: base64 of a query string naming an
@@ -331,13 +297,14 @@ def refuse_another_remediation(
 
 class KeysetCursorPagination(CheckedCursorPagination):
     """Cursor pagination whose position is the whole sort key of the row it follows (every
-    ordering term's value, the id last, which no two rows share), not the first term's value
-    and an offset among its ties as DRF's is. A page is the rows after (or, following
-    `previous`, before) that key in the ordering, so among ties, with filters, in either
-    direction, each row is on exactly one page and a walk forward and back lists the rows of
-    one sorted query. NULL sorts as PostgreSQL sorts it (after every value ascending, before
-    every value descending): a ticket without an SLA deadline is on a page too. The ordering
-    must end with a unique field (the ticket ordering filter adds the id)."""
+    ordering term's value, the id last, which no two rows share), after the ordering's terms
+    (a cursor of another ordering is refused), not the first term's value and an offset among
+    its ties as DRF's is. A page is the rows after (or, following `previous`, before) that key
+    in the ordering, so among ties, with filters, in either direction, each row is on exactly
+    one page and a walk forward and back lists the rows of one sorted query. NULL sorts as
+    PostgreSQL sorts it (after every value ascending, before every value descending): a ticket
+    without an SLA deadline is on a page too. The ordering must end with a unique field (the
+    ticket ordering filter adds the id; every other paged list's ordering ends with it)."""
 
     def paginate_queryset(
         self,
@@ -395,11 +362,17 @@ class KeysetCursorPagination(CheckedCursorPagination):
 
     def decode_cursor(self, request: Request) -> Cursor | None:
         """A cursor of this list always names a key and no offset: one without (made by a
-        release before keys, or by hand) is refused, not read as the first page again."""
-        cursor = super().decode_cursor(request)
-        if cursor is not None and (cursor.offset or cursor.position is None):
+        release before keys, or by hand) is refused, not read as the first page again; nor is
+        one whose key does not fit the ordering (`_checked_position`)."""
+        encoded = request.query_params.get(self.cursor_query_param)
+        if encoded and not _is_a_cursor(encoded):
             raise NotFound(self.invalid_cursor_message)
-        return cursor
+        cursor = super().decode_cursor(request)
+        if cursor is None:
+            return None
+        if cursor.offset or cursor.position is None:
+            raise NotFound(self.invalid_cursor_message)
+        return cursor._replace(position=self._checked_position(str(cursor.position)))
 
     def _key_of(self, row: Any) -> list[Any]:
         names = [term.lstrip("-") for term in self.ordering]
@@ -407,8 +380,10 @@ class KeysetCursorPagination(CheckedCursorPagination):
             return [row[name] for name in names]
         return [getattr(row, name) for name in names]
 
-    @staticmethod
-    def _encoded(key: list[Any] | None) -> str:
+    def _encoded(self, key: list[Any] | None) -> str:
+        """The ordering's terms, then the key's values: a cursor names the ordering it is a key
+        of, and another ordering refuses it (`_checked_position`)."""
+
         def text(value: Any) -> Any:
             if isinstance(value, datetime):
                 return value.astimezone(UTC).isoformat()
@@ -416,7 +391,11 @@ class KeysetCursorPagination(CheckedCursorPagination):
                 return duration_iso_string(value)
             return value if value is None or isinstance(value, int) else str(value)
 
-        return json.dumps([text(value) for value in key or []], separators=(",", ":"))
+        values = [self._ordering_named(), *(text(value) for value in key or [])]
+        return json.dumps(values, separators=(",", ":"))
+
+    def _ordering_named(self) -> str:
+        return ",".join(self.ordering)
 
     def _field(self, name: str) -> Any:
         query = self._queryset.query
@@ -426,13 +405,17 @@ class KeysetCursorPagination(CheckedCursorPagination):
 
     def _checked_position(self, position: str) -> Any:
         """The key as a list of the ordering's values; NotFound (DRF's answer) for one that is
-        not a key of this ordering: edited, forged, made for another ordering, or by a release
-        before keys (whose position was the first term's value, with an offset)."""
+        not a key of this ordering: edited, forged, made for another ordering (a key of
+        `-timestamp` has the types of one of `-last_seen`: it names its ordering first), or by
+        a release before keys (whose position was the first term's value, with an offset)."""
         try:
-            values = json.loads(position)
-        except ValueError as exc:
+            named = json.loads(position)
+        except (ValueError, RecursionError) as exc:  # RecursionError: arrays nested too deep
             raise NotFound(self.invalid_cursor_message) from exc
-        if not isinstance(values, list) or len(values) != len(self.ordering):
+        if not isinstance(named, list) or named[:1] != [self._ordering_named()]:
+            raise NotFound(self.invalid_cursor_message)
+        values = named[1:]
+        if len(values) != len(self.ordering):
             raise NotFound(self.invalid_cursor_message)
         key: list[Any] = []
         for term, value in zip(self.ordering, values, strict=True):
@@ -492,13 +475,13 @@ class TicketCursorPagination(KeysetCursorPagination):
     ordering = ("-timestamp", "-id")
 
 
-class AuditCursorPagination(CheckedCursorPagination):
+class AuditCursorPagination(KeysetCursorPagination):
     page_size = 100
     max_page_size = 500
     ordering = ("created_at", "id")
 
 
-class DeliveryCursorPagination(CheckedCursorPagination):
+class DeliveryCursorPagination(KeysetCursorPagination):
     """A flaky pipeline's or a storm's ticket gathers tens of thousands of outbound deliveries:
     pages of them, the newest first (served by the `outbound_ticket` index). A delivery
     scheduled while a caller walks the pages sorts before its first page, so the walk still
@@ -1131,18 +1114,18 @@ class MergeSerializer(ClosedBodySerializer):
     into = StrictCharField(max_length=64, help_text="The incident that takes the members.")
 
 
-class IncidentPagination(CheckedCursorPagination):
+class IncidentPagination(KeysetCursorPagination):
     page_size = 50
     ordering = ("-last_member_at", "-id")
 
 
-class MemberPagination(CheckedCursorPagination):
+class MemberPagination(KeysetCursorPagination):
     page_size = 100
     max_page_size = 500
     ordering = ("timestamp", "id")
 
 
-class TimelinePagination(CheckedCursorPagination):
+class TimelinePagination(KeysetCursorPagination):
     """A storm's incident gathers thousands of events: pages of them, not a cut-off list."""
 
     page_size = 500
