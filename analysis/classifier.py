@@ -771,6 +771,13 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "ResourceExhaustion": [
         (
+            # A server thread pool that refuses new work: every thread busy, its queue full.
+            "thread_pool_saturated",
+            4.5,
+            any_of(*signals.THREAD_POOL_SATURATED),
+            _I,
+        ),
+        (
             # A streaming query's state store that did not fit in memory when loaded.
             "state_store_out_of_memory",
             4.5,
@@ -1355,6 +1362,21 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ),
     ],
     "DataError": [
+        (
+            # A Delta table read at a version its log no longer reaches, above the analysis
+            # exception the code class reads.
+            "delta_time_travel_version_unavailable",
+            5.5,
+            any_of(*signals.DELTA_TIME_TRAVEL_VERSION_UNAVAILABLE),
+            _I,
+        ),
+        (
+            # A BigQuery load whose source URI pattern matches no file.
+            "bigquery_file_pattern_no_match",
+            4.5,
+            any_of(*signals.BIGQUERY_FILE_PATTERN_NO_MATCH),
+            _I,
+        ),
         (
             # A file an SFTP client asked the server for and the server does not have
             # (paramiko's "No such file", without the local file system's "or directory").
@@ -2048,6 +2070,13 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "ExternalServiceError": [
         (
+            # A Databricks SQL warehouse that would not start when asked to.
+            "sql_warehouse_start_failed",
+            4.5,
+            any_of(*signals.SQL_WAREHOUSE_START_FAILED),
+            _I,
+        ),
+        (
             # A Livy session whose RPC channel to its Spark driver is closed: the driver is gone.
             "livy_rpc_channel_closed",
             4.5,
@@ -2520,6 +2549,43 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("sqlstate_canceled", 2.5, _sqlstate("57014"), _I),
     ],
     "ConfigurationError": [
+        (
+            # A time-travel read of an object without history (a view), above the analysis exception
+            # the code class reads.
+            "time_travel_unsupported_object",
+            5.5,
+            any_of(*signals.TIME_TRAVEL_UNSUPPORTED_OBJECT),
+            _I,
+        ),
+        (
+            # A BigQuery destination that may not gain the field new data has (the job did not
+            # allow field additions).
+            "bigquery_field_addition_refused",
+            5.5,
+            any_of(*signals.BIGQUERY_FIELD_ADDITION_REFUSED),
+            _I,
+        ),
+        (
+            # A Data Factory connector type the integration runtime does not know.
+            "adf_plugin_type_unknown",
+            5.5,
+            any_of(*signals.ADF_PLUGIN_TYPE_UNKNOWN),
+            _I,
+        ),
+        (
+            # A change Data Factory refuses to a started tumbling window trigger.
+            "adf_tumbling_trigger_update_refused",
+            5.5,
+            any_of(*signals.ADF_TUMBLING_TRIGGER_UPDATE_REFUSED),
+            _I,
+        ),
+        (
+            # An Airflow command given a DAG run that does not exist.
+            "airflow_dag_run_not_found",
+            5.5,
+            any_of(*signals.AIRFLOW_DAG_RUN_NOT_FOUND),
+            _I,
+        ),
         (
             # A Data Factory name over the service's length limit when a run starts, above the
             # limit the resource class reads.
@@ -4316,6 +4382,13 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("not_supported", 1.0, r"not supported|unsupported", _I),
     ],
     "CodeError": [
+        (
+            # A mapped Airflow task whose upstream did not push the values it maps over.
+            "airflow_mapped_upstream_missing",
+            5.5,
+            any_of(*signals.AIRFLOW_MAPPED_UPSTREAM_MISSING),
+            _I,
+        ),
         (
             # A T-SQL statement given a value its option does not take.
             "statement_value_not_allowed",

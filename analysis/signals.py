@@ -1887,3 +1887,81 @@ LIVY_RPC_CHANNEL_CLOSED: tuple[str, ...] = (r"\brpc channel is closed\b",)
 CAST_TO_IDENTICAL_TYPE: tuple[str, ...] = (
     r"\bcannot cast ((?:array|struct|map)<\S{1,3000}) to ((?:array|struct|map)<\S{1,3000})",
 )
+
+
+# A Delta table read at a version its log no longer reaches ("AnalysisException: Cannot time
+# travel Delta table to version 322. Available versions: [330, 341]."): the files or log entries of
+# that version were removed (VACUUM, log retention) or the version is not written yet. The group is
+# the version asked for.
+DELTA_TIME_TRAVEL_VERSION_UNAVAILABLE: tuple[str, ...] = (
+    r"\bcannot time travel delta table to version (-?\d{1,12})",
+)
+
+# A time-travel read (VERSION AS OF, TIMESTAMP AS OF, versionAsOf) of an object that has no
+# history to travel to ("AnalysisException: Cannot time travel views."). The group is the kind of
+# object.
+TIME_TRAVEL_UNSUPPORTED_OBJECT: tuple[str, ...] = (
+    r"\bcannot time travel (views?|streams?|temp(?:orary)? views?|non-delta tables?)\b",
+)
+
+# A BigQuery load or query whose destination table lacks a field the new data has, without the
+# schema update option that allows adding it ("Invalid schema update. Cannot add fields (field:
+# jsonPayload.fields.flowid)"). The group is the field.
+BIGQUERY_FIELD_ADDITION_REFUSED: tuple[str, ...] = (
+    r"\bcannot add fields \(field: ([\w.$-]{1,300})\)",
+)
+
+# A Data Factory linked service, dataset or activity type the runtime that runs the copy does not
+# know ("PluginNotRegisteredException,Message=Invalid type 'GoogleBigQueryV2' is provided in
+# 'linkedServices'"): a connector version the integration runtime (self-hosted, or the copy's
+# sink side) does not have. The groups are the type and the section.
+ADF_PLUGIN_TYPE_UNKNOWN: tuple[str, ...] = (
+    r"\binvalid type '([\w.-]{1,100})' is provided in '(\w{1,40})'",
+    r"\bpluginnotregisteredexception\b",
+)
+
+# A change Data Factory refuses to a tumbling window trigger that has runs (its frequency,
+# interval or start time are fixed once it has started: "TumblingWindowTriggerFrequencyOr
+# IntervalUpdateNotAllowed"). The group is what was changed.
+ADF_TUMBLING_TRIGGER_UPDATE_REFUSED: tuple[str, ...] = (
+    r"\btumblingwindowtrigger(\w{1,60}?)updatenotallowed\b",
+)
+
+# An Airflow command (airflow tasks run/test/state, a task's callback) given a DAG run that does
+# not exist ("airflow.exceptions.DagRunNotFound: DagRun for example_bash_operator with run_id or
+# execution_date of '2015-01-01' not found"). The groups are the DAG and the run or date.
+AIRFLOW_DAG_RUN_NOT_FOUND: tuple[str, ...] = (
+    r"\bdagrun for ([\w.-]{1,250}) with run_id or execution_date of '([^'\n]{1,200})' not found",
+    r"\bdagrunnotfound\b",
+)
+
+# A mapped Airflow task the scheduler cannot expand because an upstream task did not push the
+# values it maps over ("Cannot expand '<Mapped(_PythonDecoratedOperator): get_wakes>' for run
+# manual__...; missing upstream values: ['delay']"). The groups are the task and the values.
+AIRFLOW_MAPPED_UPSTREAM_MISSING: tuple[str, ...] = (
+    r"\bcannot expand '[^'\n]{0,80}?\): ([\w.-]{1,250})>?[^'\n]{0,20}' for run [^;\n]{1,250}; "
+    r"missing upstream values: \[([^\]\n]{1,300})\]",
+    r"\bmissing upstream values: \[",
+)
+
+# A server's worker or background thread pool that refuses new work because every thread is
+# busy and its queue is full ("WarehouseQueryError: The background threadpool cannot accept new
+# task for execution, please retry the operation"; Java's "RejectedExecutionException ... Thread
+# pool is EXHAUSTED").
+THREAD_POOL_SATURATED: tuple[str, ...] = (
+    r"\bthread ?pool cannot accept new tasks?\b",
+    r"\bthread ?pool is exhausted\b",
+)
+
+# A Databricks SQL warehouse that would not start when a client asked it to ("Failed to request
+# warehouse start"; the API's "Failed to start warehouse").
+SQL_WAREHOUSE_START_FAILED: tuple[str, ...] = (
+    r"\bfailed to (?:request )?(?:sql )?warehouse start\b",
+    r"\bfailed to start (?:sql )?warehouse\b",
+)
+
+# A BigQuery load (or external table) whose source URI pattern matches no object ("Failed to expand
+# table t with file pattern gs://b/p/*.parquet: matched no files"). The group is the pattern.
+BIGQUERY_FILE_PATTERN_NO_MATCH: tuple[str, ...] = (
+    r"\bwith file pattern ((?:gs|s3|abfss?|https?)://[^\s:'\"]{1,300}): matched no files\b",
+)

@@ -41,6 +41,15 @@ RULES: tuple[Rule, ...] = (
     configuration.delta_log_dir_missing,
     configuration.bulk_copy_column_mapping_mismatch,
     configuration.cosmos_dependency_not_found,
+    # round 50's configuration families, each read by a phrase of its own: a view's time travel
+    # before the analysis exception the code class reads, a connector type and a trigger update
+    # before the words of their class templates
+    configuration.time_travel_unsupported_object,
+    configuration.bigquery_field_addition_refused,
+    configuration.adf_plugin_type_unknown,
+    configuration.adf_tumbling_trigger_update_refused,
+    configuration.airflow_dag_run_not_found,
+    code_errors.airflow_mapped_upstream_missing,
     # authentication
     authentication.oauth_refresh_failed,
     authentication.aad_client_secret,
@@ -143,6 +152,8 @@ RULES: tuple[Rule, ...] = (
     data_errors.dbfs_path_not_found,
     data_errors.nested_field_type_conflict,
     data_errors.cast_to_identical_type,
+    # a version a Delta table's log no longer reaches, before the analysis exception it carries
+    data_errors.delta_time_travel_version_unavailable,
     data_errors.delta_log_truncated,
     data_errors.delta_log_corrupt,
     data_errors.spark_read_type_mismatch,

@@ -931,3 +931,36 @@ def uc_namespace_invalid(m: re.Match[str], ctx: Context) -> Finding:
         0.65,
         transient=False,
     )
+
+
+@rule(
+    "airflow_mapped_upstream_missing",
+    "CodeError ConfigurationError",
+    any_of(*signals.AIRFLOW_MAPPED_UPSTREAM_MISSING),
+    example="{taskmap.py:150} ERROR - Cannot expand '<Mapped(_PythonDecoratedOperator): "
+    "process_file>' for run scheduled__2025-03-01T00:00:00+00:00; missing upstream values: "
+    "['path']",
+)
+def airflow_mapped_upstream_missing(m: re.Match[str], ctx: Context) -> Finding:
+    """A mapped Airflow task the scheduler cannot expand: the upstream task did not push the
+    values it maps over."""
+    task = grab(ctx.text, r"cannot expand '[^'\n]{0,80}?\): ([\w.-]{1,250})")
+    values = grab(ctx.text, r"missing upstream values: \[([^\]\n]{1,300})\]")
+    names = clean_value(values.replace("'", "").replace('"', ""), 200)
+    what = f"the mapped task {quoted(task)}" if task else "a mapped task"
+    missing = f" ({names})" if names else ""
+    return Finding(
+        f"The scheduler could not expand {what}: the values it maps over{missing} were not "
+        "there when it expanded the task, because the upstream task that should return them "
+        "did not push them (it returned None, ran with do_xcom_push off, or has not finished "
+        "in this run), or the expand() argument names an output the upstream never produces",
+        (
+            "Check the upstream task's XCom for this run: it must return a list or dict for "
+            "each argument passed to expand().",
+            "Make the upstream task return the value (not print it), and keep do_xcom_push on.",
+            "If the upstream can legitimately produce nothing, return an empty list so the "
+            "mapped task expands to zero instances instead of failing.",
+        ),
+        0.7,
+        transient=False,
+    )

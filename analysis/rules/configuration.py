@@ -3664,3 +3664,151 @@ def cosmos_dependency_not_found(m: re.Match[str], ctx: Context) -> Finding:
         0.7,
         transient=False,
     )
+
+
+@rule(
+    "time_travel_unsupported_object",
+    "ConfigurationError",
+    any_of(*signals.TIME_TRAVEL_UNSUPPORTED_OBJECT),
+    example="Error in SQL statement: AnalysisException: Cannot time travel views.",
+)
+def time_travel_unsupported_object(m: re.Match[str], ctx: Context) -> Finding:
+    """A time-travel read of an object that keeps no history of its own (a view)."""
+    kind = clean_value(m.group(1)).lower()
+    return Finding(
+        f"The query asked for an earlier version (VERSION AS OF, TIMESTAMP AS OF or the "
+        f"versionAsOf option) of {kind}, which keep no history to travel to: only Delta tables "
+        "have versions. A view (including a table a Delta Live Tables pipeline publishes as a "
+        "view) has to be time travelled through the Delta tables it reads",
+        (
+            "Time travel the Delta table behind the view (its name is in SHOW CREATE TABLE or "
+            "the pipeline's definition) and apply the view's logic to that version.",
+            "If the object should have history, materialize it as a Delta table (a "
+            "materialized view or streaming table in a pipeline, or CREATE TABLE AS) and read "
+            "its versions instead.",
+        ),
+        0.75,
+        transient=False,
+    )
+
+
+@rule(
+    "bigquery_field_addition_refused",
+    "ConfigurationError DataError",
+    any_of(*signals.BIGQUERY_FIELD_ADDITION_REFUSED),
+    example="BigQuery error in load operation: Invalid schema update. Cannot add fields (field: "
+    "payload.device_os)",
+)
+def bigquery_field_addition_refused(m: re.Match[str], ctx: Context) -> Finding:
+    """A BigQuery load or query writing a field its destination table lacks, without the schema
+    update option that allows adding it."""
+    field = clean_value(m.group(1), 300)
+    return Finding(
+        f"BigQuery refused to add the field {quoted(field)} to the destination table: the data "
+        "written has a field the table's schema lacks (the source gained it), and the job did "
+        "not allow schema updates, so BigQuery keeps the table's schema and fails the job",
+        (
+            "Allow the job to add fields: schemaUpdateOptions ALLOW_FIELD_ADDITION (with "
+            "WRITE_APPEND, or WRITE_TRUNCATE on a partition), e.g. the load operator's "
+            "schema_update_options or bq load --schema_update_option=ALLOW_FIELD_ADDITION.",
+            f"Or add {quoted(field)} to the table's schema first (ALTER TABLE ... ADD COLUMN, "
+            "or bq update with the new schema) and rerun the job.",
+            "If the field should not be loaded, select only the table's columns in the query "
+            "or give the load an explicit schema.",
+        ),
+        0.8,
+        transient=False,
+    )
+
+
+@rule(
+    "adf_plugin_type_unknown",
+    "ConfigurationError",
+    any_of(*signals.ADF_PLUGIN_TYPE_UNKNOWN),
+    example="ErrorCode=UserErrorInvalidPluginType,'Type=Microsoft.DataTransfer.Common.Shared."
+    "PluginNotRegisteredException,Message=Invalid type 'SalesforceV2' is provided in "
+    "'linkedServices'. Please correct the type in payload and retry.,Source=Microsoft."
+    "DataTransfer.ClientLibrary,'",
+)
+def adf_plugin_type_unknown(m: re.Match[str], ctx: Context) -> Finding:
+    """A Data Factory connector type the runtime that runs the activity does not know."""
+    kind = grab(ctx.text, r"invalid type '([\w.-]{1,100})' is provided in")
+    section = grab(ctx.text, r"is provided in '(\w{1,40})'")
+    what = f"the type {quoted(kind)}" if kind else "a connector type"
+    where = f" in '{section}'" if section else ""
+    return Finding(
+        f"The integration runtime that ran the activity does not know {what}{where}: the "
+        "connector (often a new version of it) is not registered in that runtime, typically a "
+        "self-hosted integration runtime older than the connector, or a connector that a copy "
+        "supports only on one side (source, not sink) or only on another runtime",
+        (
+            "Update the self-hosted integration runtime to the latest version, or run the "
+            "activity on the Azure integration runtime if the data store is reachable from it.",
+            "Check the connector's documentation for the activities and sides (source or sink) "
+            "it supports; copy through a staging store (Parquet in Blob or ADLS) where the "
+            "pair is not supported directly.",
+            "If the new connector version cannot run there yet, keep the linked service on the "
+            "previous version until it can.",
+        ),
+        0.75,
+        transient=False,
+    )
+
+
+@rule(
+    "adf_tumbling_trigger_update_refused",
+    "ConfigurationError",
+    any_of(*signals.ADF_TUMBLING_TRIGGER_UPDATE_REFUSED),
+    example="TumblingWindowTriggerStartTimeUpdateNotAllowed",
+)
+def adf_tumbling_trigger_update_refused(m: re.Match[str], ctx: Context) -> Finding:
+    """A change Data Factory refuses to a tumbling window trigger that has already started."""
+    raw = clean_value(m.group(1))
+    words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", raw).lower()
+    changed = words or "a setting"
+    return Finding(
+        f"Data Factory refused to publish a tumbling window trigger whose {changed} changed: "
+        "once such a trigger has started, its frequency, interval and start time are fixed, "
+        "because its windows (and their runs and dependencies) are computed from them",
+        (
+            "Keep the trigger's frequency, interval and start time as deployed, or stop the "
+            "trigger, delete it and create it again (under the same or a new name) with the "
+            "new values; the new trigger's windows start afresh from its start time.",
+            "Set the new trigger's start time so it does not re-run windows that already ran, "
+            "and re-create the dependencies other triggers had on it.",
+            "In CI/CD, deploy trigger definitions unchanged unless a re-creation is intended "
+            "(the deployment stops and restarts triggers but cannot alter these values).",
+        ),
+        0.75,
+        transient=False,
+    )
+
+
+@rule(
+    "airflow_dag_run_not_found",
+    "ConfigurationError DataError",
+    any_of(*signals.AIRFLOW_DAG_RUN_NOT_FOUND),
+    example="airflow.exceptions.DagRunNotFound: DagRun for sales_daily with run_id or "
+    "execution_date of '2024-01-01' not found",
+)
+def airflow_dag_run_not_found(m: re.Match[str], ctx: Context) -> Finding:
+    """An Airflow command given a DAG run that does not exist."""
+    dag = grab(ctx.text, r"dagrun for ([\w.-]{1,250}) with run_id")
+    run = grab(ctx.text, r"with run_id or execution_date of '([^'\n]{1,200})'")
+    what = f"DAG {quoted(dag)}" if dag else "the DAG"
+    which = f" for {quoted(run)}" if run else ""
+    return Finding(
+        f"Airflow found no run of {what}{which}: since Airflow 2.2 a task instance belongs to "
+        "a DAG run, and commands such as airflow tasks run or airflow tasks state take an "
+        "existing run's run_id or logical date; none was created for this one (the DAG was "
+        "never scheduled or triggered for it, or the run was deleted)",
+        (
+            f"Create the run first (airflow dags trigger {dag or '<dag_id>'} with that logical "
+            "date, or a backfill) and then run the task, or pass an existing run's run_id.",
+            "To try a task without a DAG run, use airflow tasks test, which creates a "
+            "temporary run and records nothing.",
+            "Check the date format and time zone: the logical date must match the run's exactly.",
+        ),
+        0.75,
+        transient=False,
+    )

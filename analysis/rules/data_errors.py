@@ -1595,3 +1595,41 @@ def cast_to_identical_type(m: re.Match[str], ctx: Context) -> Finding | None:
         0.65,
         transient=False,
     )
+
+
+@rule(
+    "delta_time_travel_version_unavailable",
+    "DataError",
+    any_of(*signals.DELTA_TIME_TRAVEL_VERSION_UNAVAILABLE),
+    example="AnalysisException: Cannot time travel Delta table to version 12. Available versions: "
+    "[40, 57].",
+)
+def delta_time_travel_version_unavailable(m: re.Match[str], ctx: Context) -> Finding:
+    """A Delta table read at a version its log no longer reaches (or not yet written)."""
+    version = clean_value(m.group(1))
+    available = grab(ctx.text, r"available versions: \[(\d{1,12}, ?\d{1,12})\]")
+    low, _, high = available.partition(",")
+    low, high = low.strip(), high.strip()
+    where = f" (the table can be read from version {low} to {high})" if low and high else ""
+    why = (
+        "the version is newer than the table's latest commit"
+        if low and high and version.isdigit() and high.isdigit() and int(version) > int(high)
+        else "its data files or log entries were removed since: VACUUM deletes the files older "
+        "versions need after delta.deletedFileRetentionDuration, and log cleanup drops commits "
+        "older than delta.logRetentionDuration, though DESCRIBE HISTORY can still list them"
+    )
+    return Finding(
+        f"The read asked for version {version} of a Delta table that cannot be reconstructed"
+        f"{where}: {why}",
+        (
+            f"Read a version the table still has{where or ''} instead of {version}, or the "
+            "version at a timestamp within the retention period.",
+            "If jobs need to travel further back, raise delta.logRetentionDuration and "
+            "delta.deletedFileRetentionDuration on the table and run VACUUM with a retention "
+            "at least as long.",
+            "Keep the data a job must reread (audits, backfills) in a snapshot or a deep clone "
+            "rather than in the table's history.",
+        ),
+        0.8,
+        transient=False,
+    )

@@ -801,6 +801,18 @@ THREAD_SETS = [
     # directory a custom file system did not create (read as missing input). One is left: a
     # Google API 400 whose reason is the unfilled "{0}" still reads as configuration.
     ("thread_errors_49.jsonl", 32, 1),
+    # Round 50 (32 messages: Data Factory connectors, triggers and Azure Functions, Databricks
+    # time travel, Delta Sharing, SQL warehouses and Maven libraries, Airflow mapped tasks, DAG
+    # runs, Kubernetes images and its metadata database, and BigQuery, Spanner, dlt, Dynamics and
+    # Redshift clients): 19/32 when collected. Its misses were a Delta version the log no longer
+    # reaches and a view's time travel (read as code), a BigQuery field addition refused, a Data
+    # Factory connector type the runtime does not know, a started tumbling trigger's update, an
+    # Airflow DAG run not found, a mapped task's missing upstream values, a saturated thread
+    # pool, a SQL warehouse that would not start and a BigQuery file pattern matching no file
+    # (Unknown). Three are left: Dynamics' "Invalid type for entity id value" and a Docker
+    # daemon's "No such container" (Unknown, their words generic), and a Teradata login's
+    # refused connection (read as a database error).
+    ("thread_errors_50.jsonl", 32, 3),
 ]
 
 
@@ -4600,6 +4612,84 @@ ROUND_49_PATHOLOGICAL = pathological(
 )
 
 
+ROUND_50_FAMILIES = [
+    # Further wordings of the families round 50's thread messages exposed.
+    (
+        "DataError",
+        "org.apache.spark.sql.AnalysisException: Cannot time travel Delta table to version 5. "
+        "Available versions: [12, 31].",
+    ),
+    ("ConfigurationError", "AnalysisException: Cannot time travel temp views."),
+    (
+        "ConfigurationError",
+        "google.api_core.exceptions.BadRequest: 400 Invalid schema update. Cannot add fields "
+        "(field: event_params.session_id)",
+    ),
+    (
+        "ConfigurationError",
+        "Failure happened on 'Sink' side. ErrorCode=UserErrorInvalidPluginType,'Type=Microsoft."
+        "DataTransfer.Common.Shared.PluginNotRegisteredException,Message=Invalid type "
+        "'ServiceNowV2' is provided in 'linkedServices'.,Source=Microsoft.DataTransfer.'",
+    ),
+    ("ConfigurationError", "TumblingWindowTriggerStartTimeUpdateNotAllowed"),
+    (
+        "ConfigurationError",
+        "airflow.exceptions.DagRunNotFound: DagRun for etl_orders with run_id or execution_date "
+        "of 'manual__2024-05-01T00:00:00' not found",
+    ),
+    (
+        "CodeError",
+        "[2025-03-01T00:01:02.000+0000] {taskmap.py:150} ERROR - Cannot expand "
+        "'<Mapped(PythonOperator): load_partition>' for run scheduled__2025-03-01; missing "
+        "upstream values: ['partition', 'table']",
+    ),
+    (
+        "ResourceExhaustion",
+        "java.util.concurrent.RejectedExecutionException: Thread pool is EXHAUSTED! Thread "
+        "Name: DubboServerHandler, Pool Size: 200 (active: 200, core: 200, max: 200)",
+    ),
+    ("ExternalServiceError", "Error: Failed to start warehouse 8a1b2c3d4e5f6a7b"),
+    (
+        "DataError",
+        "Error while reading data, error message: Failed to expand table staging_orders with "
+        "file pattern gs://landing/orders/2024-05-01/*.parquet: matched no files.",
+    ),
+    # What states none of these failures still reads as nothing.
+    ("Unknown", "Time travel to version 3 of the table succeeded."),
+    ("Unknown", "Schema update: added fields (field: a.b) to the table."),
+    ("Unknown", "The tumbling window trigger was started."),
+    ("Unknown", "The thread pool accepted 200 new tasks."),
+    ("Unknown", "Warehouse start requested."),
+]
+
+ROUND_50_PATHOLOGICAL = pathological(
+    [
+        "cannot time travel delta table to version " + "9" * 20_000,
+        "cannot time travel " + "view " * 5_000,
+        "cannot add fields (field: " + "a." * 10_000,
+        "invalid type '" + "v" * 20_000 + "' is provided in 'linkedservices'",
+        "tumblingwindowtrigger" + "a" * 20_000 + "updatenotallowed",
+        "dagrun for " + "d" * 20_000 + " with run_id or execution_date of '",
+        "cannot expand '" + "<mapped(x): " * 2_000 + "' for run r; missing upstream values: [",
+        "thread pool " * 5_000 + "cannot accept",
+        "failed to " * 5_000 + "warehouse start",
+        "with file pattern gs://" + "b" * 20_000 + ": matched no files",
+    ],
+    ids=[
+        "time-travel-version-digits",
+        "time-travel-views-repeated",
+        "field-addition-long",
+        "plugin-type-long",
+        "tumbling-update-long",
+        "dag-run-long",
+        "mapped-expand-repeated",
+        "thread-pool-repeated",
+        "warehouse-start-repeated",
+        "file-pattern-long",
+    ],
+)
+
+
 @pytest.mark.parametrize(("name", "size", "allowed"), THREAD_SETS)
 def test_thread_set_accuracy(name: str, size: int, allowed: int) -> None:
     rows = _rows(Path(__file__).resolve().parent / name)
@@ -4658,6 +4748,7 @@ ROUND_FAMILIES = {
     47: ROUND_47_FAMILIES,
     48: ROUND_48_FAMILIES,
     49: ROUND_49_FAMILIES,
+    50: ROUND_50_FAMILIES,
 }
 
 
@@ -4714,6 +4805,7 @@ def test_round_families(expected: str, message: str) -> None:
         *ROUND_47_PATHOLOGICAL,
         *ROUND_48_PATHOLOGICAL,
         *ROUND_49_PATHOLOGICAL,
+        *ROUND_50_PATHOLOGICAL,
     ],
 )
 def test_round_patterns_read_pathological_text_in_linear_time(text: str) -> None:

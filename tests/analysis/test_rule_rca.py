@@ -3310,3 +3310,54 @@ def test_round_forty_nine_rules_leave_what_is_not_theirs() -> None:
     assert different.rule != "cast_to_identical_type"
     assert single.rule != "nested_field_type_conflict"
     assert local.rule != "dbfs_path_not_found"
+
+
+def test_round_fifty_rules_name_what_the_message_states() -> None:
+    """Each of round 50's rules names the version, field, type, trigger setting, DAG run or
+    mapped values its message gives."""
+    version = _rca(
+        "AnalysisException: Cannot time travel Delta table to version 7. Available versions: "
+        "[20, 44].",
+        "DataError",
+    )
+    field = _rca("Invalid schema update. Cannot add fields (field: attrs.region)")
+    plugin = _rca(
+        "Message=Invalid type 'MongoDbAtlasV2' is provided in 'linkedServices'. Please correct "
+        "the type in payload and retry."
+    )
+    trigger = _rca("TumblingWindowTriggerFrequencyOrIntervalUpdateNotAllowed")
+    run = _rca(
+        "airflow.exceptions.DagRunNotFound: DagRun for billing with run_id or execution_date of "
+        "'2023-02-01' not found"
+    )
+    mapped = _rca(
+        "{taskmap.py:150} ERROR - Cannot expand '<Mapped(_PythonDecoratedOperator): upload>' "
+        "for run manual__1; missing upstream values: ['files']"
+    )
+    assert version.rule == "delta_time_travel_version_unavailable"
+    assert "version 7" in version.root_cause and "20 to 44" in version.root_cause
+    assert field.rule == "bigquery_field_addition_refused" and "attrs.region" in field.root_cause
+    assert plugin.rule == "adf_plugin_type_unknown" and "MongoDbAtlasV2" in plugin.root_cause
+    assert trigger.rule == "adf_tumbling_trigger_update_refused"
+    assert "frequency or interval" in trigger.root_cause
+    assert run.rule == "airflow_dag_run_not_found"
+    assert "billing" in run.root_cause and "2023-02-01" in run.root_cause
+    assert mapped.rule == "airflow_mapped_upstream_missing"
+    assert "upload" in mapped.root_cause and "files" in mapped.root_cause
+    for rca in (version, field, plugin, trigger, run, mapped):
+        _assert_well_formed(rca)
+
+
+def test_round_fifty_rules_leave_what_is_not_theirs() -> None:
+    """A BigQuery field whose type changed is not a field addition, a DAG that is not found is
+    not a DAG run that is not found, and another trigger error is not a tumbling window
+    trigger's update."""
+    changed = _rca(
+        "BigQuery error in query operation: Invalid schema update. Field os_version has "
+        "changed type from STRING to INTEGER"
+    )
+    dag = _rca("airflow.exceptions.DagNotFound: Dag id billing not found")
+    other = _rca("TumblingWindowTriggerDependencyNotAllowed: the dependency is a cycle")
+    assert changed.rule != "bigquery_field_addition_refused"
+    assert dag.rule != "airflow_dag_run_not_found"
+    assert other.rule != "adf_tumbling_trigger_update_refused"
