@@ -145,6 +145,11 @@ def _enum_text(value: Any) -> str:
 
 
 def _clip_head(text: str, limit: int) -> str:
+    """`text`'s start in `limit` characters, redacted before it is cut: a cut inside a secret
+    can leave a start no rule knows as one (`https://user:pass` before its `@host`)."""
+    if len(text) <= limit:
+        return text
+    text = redact(text)
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 

@@ -20,6 +20,7 @@ import bisect
 import functools
 import re
 import string
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -1535,6 +1536,19 @@ def redact(text: str) -> str:
     return _redact(text)
 
 
+def redacted_head(text: str, limit: int, ending: str = "") -> str:
+    """The start of `text` in at most `limit` characters, `ending` marking a cut. A text that
+    fits comes back as it is (its caller redacts it with the rest); a longer one is redacted
+    before it is cut, since a cut inside a secret can leave a start no rule knows as one (a
+    URL's `user:password` before its `@host`)."""
+    if len(text) <= limit:
+        return text
+    text = redact(text)
+    if len(text) <= limit:
+        return text
+    return text[: max(limit - len(ending), 0)] + ending
+
+
 @functools.lru_cache(maxsize=4096)
 def _redact_remembered(text: str) -> str:
     return _redact(text)
@@ -1616,6 +1630,12 @@ def _is_secret_key_remembered(name: str) -> bool:
 
 
 def _is_secret_key(name: str) -> bool:
+    if not name.isascii():
+        # Compatibility forms read as the letters they stand for (a full-width "password",
+        # a ligature, a superscript). Look-alikes from other scripts (a Cyrillic "a" in
+        # "password") are other letters, and are left so: no sender writes them but one
+        # hiding a secret it holds, which it could as well encode.
+        name = unicodedata.normalize("NFKC", name)
     words = [w.lower() for w in _KEY_WORDS.findall(name)]
     while len(words) > 1 and words[-1] in _SECRET_SUFFIXES:
         words.pop()
@@ -1656,6 +1676,30 @@ def names_an_auth_mechanism(key: str, value: Any) -> bool:
 _METADATA_CAPABLE_KEYS = frozenset({"authorization", "auth"})
 
 
+# A Data Factory linked service names a secret it reads from Key Vault where the secret would go
+# (`"password": {"type": "AzureKeyVaultSecret", "store": {"referenceName": "kv_ls", "type":
+# "LinkedServiceReference"}, "secretName": "sql-password"}`): which secret of which vault is no
+# credential, and tells on-call what to rotate. These members are kept (redacted as any value
+# is); any other member of such an object is wiped, as the object was whole before.
+_KEY_VAULT_REFERENCE_TYPE = "azurekeyvaultsecret"
+_KEY_VAULT_REFERENCE_MEMBERS = frozenset({"type", "store", "secretName", "secretVersion"})
+
+
+def _is_key_vault_reference(value: Any) -> bool:
+    kind = value.get("type") if isinstance(value, dict) else None
+    return isinstance(kind, str) and kind.lower() == _KEY_VAULT_REFERENCE_TYPE
+
+
+def _key_vault_reference(reference: dict[Any, Any]) -> dict[Any, Any]:
+    kept: dict[Any, Any] = {}
+    for k, v in reference.items():
+        if k in _KEY_VAULT_REFERENCE_MEMBERS:
+            kept[k] = redact_data(v)
+        else:  # as `_wipe` leaves what carries no secret
+            kept[k] = v if v is None or v == "" or isinstance(v, bool) else REDACTED
+    return kept
+
+
 def _wipe(key: str, v: Any, secret_named: bool) -> bool:
     # None/""/booleans carry no secret but tell the reader the credential was missing.
     if v is None or v == "" or isinstance(v, bool) or not secret_named:
@@ -1668,9 +1712,10 @@ def _wipe(key: str, v: Any, secret_named: bool) -> bool:
 def redact_data(value: Any) -> Any:
     """Recursively redact strings in dicts/lists/tuples, keys included (a sender may key what
     it saw by the connection string it used); values of secret-named keys are replaced
-    wholesale. Keys that redact to the same text (two e-mail addresses, two connection strings
-    differing in their password) are all kept: each redacted key after the first, or one
-    taking the text of a key kept as it came, gets a counter (`_distinct_key`)."""
+    wholesale, but for a Key Vault reference's members naming its secret
+    (`_key_vault_reference`). Keys that redact to the same text (two e-mail addresses, two
+    connection strings differing in their password) are all kept: each redacted key after the
+    first, or one taking the text of a key kept as it came, gets a counter (`_distinct_key`)."""
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, dict):
@@ -1682,7 +1727,12 @@ def redact_data(value: Any) -> Any:
                 )
                 if shown != k and (shown in out or shown in value):
                     shown = _distinct_key(shown, out, value)
-                out[shown] = REDACTED if _wipe(k, v, secret_named) else redact_data(v)
+                if not _wipe(k, v, secret_named):
+                    out[shown] = redact_data(v)
+                elif _is_key_vault_reference(v):
+                    out[shown] = _key_vault_reference(v)
+                else:
+                    out[shown] = REDACTED
             else:
                 out[k] = redact_data(v)
         return out

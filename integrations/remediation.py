@@ -60,7 +60,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from analysis.redaction import redact
+from analysis.redaction import redact, redacted_head
 from analysis.rules import USER_ERROR_NOTE, build_rule_rca
 from integrations import fanout
 from integrations import targets as registry
@@ -1827,7 +1827,7 @@ def apply_callback(body: dict[str, Any]) -> tuple[Remediation, str]:
     run_id = str(body.get("remediation_run_id") or "")[:200]
     if run_id and not remediation.external_run_id and remediation.is_active:
         Remediation.objects.filter(pk=remediation.pk).update(external_run_id=run_id)
-    error = str(body.get("error_message") or "")[:2000]
+    error = redacted_head(str(body.get("error_message") or ""), 2000)
     if raw_status in _SUCCESS:
         done = finish(remediation.pk, succeeded=True, detail="the playbook reported success")
     elif raw_status in _FAILURE:

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
 
-from analysis.redaction import redact
+from analysis.redaction import redact, redacted_head
 from integrations.events import (
     RUN_KEY_LIMIT,
     EventKind,
@@ -24,6 +24,8 @@ from integrations.events import (
 )
 from integrations.parsers.bodies import AdfFailureBody, validate
 from integrations.parsers.common import parse_timestamp
+
+MESSAGE_LIMIT = 16_000  # the error text's characters a ticket keeps
 
 # The flat field each field of the failed activity's `error` object stands in for.
 _ACTIVITY_ERROR_FIELDS = {
@@ -138,7 +140,7 @@ def parse_adf_failure(payload: Any) -> FailureEvent:
         occurrence_key=occurrence_key,
         resolve_key=adf_resolve_key(values["factory"], pipeline),
         deployment=values["factory"],
-        error_message=values["error_message"][:16000],
+        error_message=redacted_head(values["error_message"], MESSAGE_LIMIT),
         severity_hint=severity,
         occurred_at=run_end or run_start,
         resource=resource,

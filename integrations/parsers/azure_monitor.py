@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel
 
 from analysis.culprits import is_queried_workspace
+from analysis.redaction import redact, redacted_head
 from integrations.events import (
     FIRED_BY_ALERT_ID,
     HEALTH_EVENT_AT,
@@ -2010,13 +2011,18 @@ def _add_link(links: dict[str, str], key: str, value: Any) -> None:
 
 
 def _clean(value: str, limit: int = NAME_LIMIT) -> str:
-    """Bound the length, drop control characters and lone surrogates (Postgres rejects both)."""
+    """Bound the length, drop control characters and lone surrogates (Postgres rejects both).
+    A value longer than `limit` is redacted whole before any of it is cut (`_clip`)."""
+    if len(value) > limit:
+        value = redact(value)
     value = value[: limit * 4].encode("utf-8", "replace").decode("utf-8")
     return _clip(_CONTROL_CHARS.sub("", value).strip(), limit)
 
 
 def _clip(value: str, limit: int) -> str:
-    return value if len(value) <= limit else value[: limit - 1] + "…"
+    """`value`'s start in `limit` characters, redacted before it is cut: a cut inside a secret
+    can leave a start no rule knows as one (`https://user:pass` before its `@host`)."""
+    return redacted_head(value, limit, "…")
 
 
 def _scalar(value: Any, where: str, limit: int = NAME_LIMIT) -> str:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NotRequired, TypedDict
 
+from analysis.redaction import redacted_head
 from integrations.events import ParseError
 from integrations.parsers.common import parse_timestamp, require_object, text
 
@@ -157,7 +158,7 @@ def parse_jira_event(payload: Any) -> JiraEvent:
         )
         comment_author, comment_ids = _people(comment.get("author"))
         event["comment_id"] = text(comment, "id")
-        event["comment_body"] = text(comment, "body")[:COMMENT_KEPT]
+        event["comment_body"] = redacted_head(text(comment, "body"), COMMENT_KEPT)
         event["author"] = comment_author or author
         event["author_ids"] = comment_ids or author_ids
     return JiraEvent(**event)

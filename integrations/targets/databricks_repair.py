@@ -29,6 +29,7 @@ from django.conf import settings
 from django.db import connection
 
 from analysis.enrichment import pat_workspace_client
+from analysis.redaction import redacted_head
 from integrations import remediation as service
 from integrations.models import OutboundDelivery, Remediation
 from integrations.targets.base import (
@@ -181,7 +182,8 @@ def _capped_clock() -> type:
 def _refusal(what: str, exc: Exception) -> TransportError:
     status = _status_of(exc)
     retry_after = getattr(exc, "retry_after_secs", None)  # the SDK's reading of Retry-After
-    message = _CONFIG_DUMP.sub("", str(exc).strip())[:300]
+    # Redacted before it is cut: a cut inside a URL's password leaves a start no rule knows.
+    message = redacted_head(_CONFIG_DUMP.sub("", str(exc).strip()), 300)
     return TransportError(
         f"{what}: {status or ''} {message}".strip(),
         permanent=not is_transient_status(status) if status else False,

@@ -14,6 +14,7 @@ from azure.core.credentials import AccessToken
 from analysis.enrichment import (
     ADF_SOURCE,
     DATABRICKS_SOURCE,
+    ERROR_MESSAGE_CHARS,
     TRACE_KEEP_CHARS,
     TRACE_MESSAGE_CHARS,
     AdfConfig,
@@ -754,3 +755,29 @@ def test_a_databricks_trace_cut_inside_a_secret_keeps_none_of_it(
     assert details["error_trace"].endswith("SQLSTATE: 28000")
     for text in (message, details["error_trace"]):
         assert secret[-10:] not in text, text[:200]
+
+
+def test_a_databricks_error_cut_inside_a_url_password_keeps_none_of_it(
+    databricks: FakeDatabricks,
+) -> None:
+    """A task's error is put in the message to its first 4 KiB. Cut before it was redacted, a
+    URL's password cut before its `@host` was kept: no rule knows
+    `postgresql://etl:<start of a password>` as one."""
+    password = "Hunter2Notebook9xQPlanted"
+    url = f"postgresql://etl:{password}@warehouse.example.com:5432/sales"
+    lead = ("py4j.protocol.Py4JJavaError: An error occurred while calling o412.load. " * 80)[
+        : ERROR_MESSAGE_CHARS - 1 - len("postgresql://etl:") - 9
+    ]
+    error = f"{lead} {url} refused the connection."
+    assert error[: ERROR_MESSAGE_CHARS - 1].endswith(password[:8])
+    databricks.add_run(job_run(run_id=7101, tasks=[task("load", 7102, "FAILED")]))
+    databricks.outputs[7102] = {"error": error}
+
+    result = enrich_databricks_run(dbx_config(databricks), "7101")
+
+    assert isinstance(result, Enrichment)
+    # What analysis.services stores and sends on: the message and the details, redacted.
+    message, details = redact(result.error_message), redact_data(result.details)
+    assert "Py4JJavaError" in message
+    for text in (message, str(details)):
+        assert password[:6] not in text, text[-200:]

@@ -1811,6 +1811,31 @@ def test_a_fix_comment_on_a_resolved_issue_records_the_fix_once(linked_ticket):
     assert [r.fix for r in Resolution.objects.all()] == ["restarted the IR node"]
 
 
+def test_a_long_fix_comment_cut_inside_a_url_password_keeps_none_of_it(linked_ticket):
+    """A JIRA comment is read to its first 8,000 characters. Cut before it was redacted, a
+    URL's password cut before its `@host` was kept in the fix as it came: no rule knows
+    `postgresql://etl:<start of a password>` as one."""
+    post_jira(jira_webhook("OPS-7", "To Do", "Done"))
+    password = f"Pw{uuid.uuid4().hex[:8]}Planted"
+    url = f"postgresql://etl:{password}@db01.example.com:5432/sales"
+    start = "Fix: " + "rotated the loader's credentials and reran; " * 200
+    body = start[: 8000 - len("postgresql://etl:") - 6] + " " + url
+    assert body[:8000].endswith(password[:5])
+    comment = {
+        "timestamp": int(time.time() * 1000),
+        "webhookEvent": "comment_created",
+        "issue": {"key": "OPS-7", "fields": {}},
+        "comment": {"id": "590", "body": body, "author": {"displayName": "Maria"}},
+    }
+
+    assert post_jira(comment).json()["result"] == "comment recorded as the fix"
+    [fix] = [r.fix for r in Resolution.objects.all()]
+    assert fix.startswith("rotated the loader's credentials")
+    audit = json.dumps(list(AuditLog.objects.filter(ticket=linked_ticket).values()), default=str)
+    for text in (fix, audit):
+        assert password[:5] not in text
+
+
 def test_a_fix_comment_after_a_reopen_or_a_fix_marked_wrong_is_kept(linked_ticket):
     """`Fix: ...` on a resolved issue was dropped whenever the ticket had any fix recorded: one
     from before it was reopened (which did not hold), or one staff marked wrong. The fix of

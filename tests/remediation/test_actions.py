@@ -24,6 +24,7 @@ from integrations import fanout, processing, remediation
 from integrations.circuit import CircuitBreaker, redis_client
 from integrations.models import (
     NO_NEXT_ATTEMPT,
+    DeliveryAttempt,
     OutboundDelivery,
     OutboundStatus,
     Remediation,
@@ -1803,6 +1804,40 @@ def test_a_secret_in_the_playbooks_reported_error_is_redacted_everywhere_it_goes
         assert password not in text
 
 
+def test_a_playbooks_long_error_cut_inside_a_url_password_keeps_none_of_it(logic_app, client):
+    """The playbook's reported error is kept to its first 2,000 characters. Cut before it was
+    redacted, a URL's password cut before its `@host` was kept as it was: no rule knows
+    `https://etl:<start of a password>` as one."""
+    make_policy(action="playbook")
+    ticket = make_ticket()
+    remediation.propose(ticket.pk)
+    run_pending(ticket.pk)
+    password = f"Pw{uuid.uuid4().hex[:8]}Planted"
+    url = f"postgresql://etl:{password}@db01.example.com:5432/sales"
+    start = "Action 'Run_query' failed: " + "retrying; " * 300
+    error = start[: 2000 - len("postgresql://etl:") - 6] + " " + url
+    assert error[:2000].endswith(password[:5])
+    body = {"ticket_id": ticket.pk, "success": False, "error_message": error}
+
+    answer = client.post(
+        "/webhooks/remediation/",
+        data=json.dumps(body),
+        content_type="application/json",
+        HTTP_X_REMEDIATION_TOKEN=PLAYBOOK_SECRET,
+    )
+
+    assert answer.status_code == 200, answer.content
+    found = Remediation.objects.get(ticket=ticket)
+    assert found.status == "failed" and "Action 'Run_query' failed" in found.reason
+    kept = [
+        found.reason,
+        json.dumps(list(AuditLog.objects.filter(ticket=ticket).values()), default=str),
+        json.dumps(list(OutboundDelivery.objects.filter(ticket=ticket).values()), default=str),
+    ]
+    for text in kept:
+        assert password[:5] not in text
+
+
 @pytest.mark.parametrize(
     ("body", "status", "error"),
     [
@@ -2035,6 +2070,37 @@ def test_a_repair_the_platform_refuses_fails_the_remediation_at_once_with_its_er
     assert Ticket.objects.get(pk=ticket.pk).remediation_status == "failed"
     assert AuditLog.objects.filter(ticket=ticket, action="remediation failed").exists()
     assert remediation.sweep() == 0  # nothing left for beat
+
+
+def test_a_long_repair_refusal_cut_inside_a_url_password_keeps_none_of_it(databricks):
+    """A refusal's message is kept to its first 300 characters. Cut before it was redacted, a
+    URL's password cut before its `@host` was kept in the remediation's reason and the
+    delivery's errors: no rule knows `postgresql://etl:<start of a password>` as one."""
+    make_policy(action="databricks_repair", signals=["driver is unreachable"])
+    ticket = _databricks_ticket(databricks)
+    password = f"Pw{uuid.uuid4().hex[:8]}Planted"
+    start = "Run 7001 cannot be repaired: its init script failed to reach " * 6
+    refusal = (
+        start[: 300 - len("postgresql://etl:") - 9]
+        + f" postgresql://etl:{password}@db01.example.com:5432/sales"
+    )
+    assert refusal[:300].endswith(password[:8])
+    databricks.fail(400, databricks.error_body(400, refusal), path_contains="/jobs/runs/repair")
+    found = proposed(ticket.pk)
+
+    (row,) = run_pending(ticket.pk)
+
+    assert row.status == "dead"
+    found.refresh_from_db()
+    assert found.status == "failed" and "cannot be repaired" in found.reason
+    kept = [
+        found.reason,
+        json.dumps(list(AuditLog.objects.filter(ticket=ticket).values()), default=str),
+        json.dumps(list(OutboundDelivery.objects.filter(ticket=ticket).values()), default=str),
+        json.dumps(list(DeliveryAttempt.objects.filter(outbound=row).values()), default=str),
+    ]
+    for text in kept:
+        assert password[:6] not in text
 
 
 @pytest.mark.django_db(transaction=True)

@@ -38,6 +38,11 @@ SPARK_ACCOUNT_KEY = f"Sk{MARK}" + "Z" * 70 + "=="
 # metastore error prints its hive-site.xml property.
 TEAMS_WEBHOOK_KEY = f"Tw{MARK}a0b1c2d3e4f5planted"
 XML_PASSWORD = f"Xp{MARK}Hive!Planted"
+# Under a key written in full-width letters ("password" as U+FF50...), and as a linked
+# service's SecureString beside a Key Vault reference, whose secret's name is kept.
+FULL_WIDTH_PASSWORD_KEY = "".join(chr(ord(letter) + 0xFEE0) for letter in "password")
+FULL_WIDTH_KEY_PASSWORD = f"Fw{MARK}Planted"
+SECURE_STRING = f"Ss{MARK}Planted"
 PLANTED = (
     PASSWORD,
     ACCOUNT_KEY,
@@ -49,7 +54,14 @@ PLANTED = (
     SPARK_ACCOUNT_KEY,
     TEAMS_WEBHOOK_KEY,
     XML_PASSWORD,
+    FULL_WIDTH_KEY_PASSWORD,
+    SECURE_STRING,
 )
+KEY_VAULT_REFERENCE = {
+    "type": "AzureKeyVaultSecret",
+    "store": {"referenceName": "ls_keyvault_prod", "type": "LinkedServiceReference"},
+    "secretName": "sql-etl-password",
+}
 
 ERROR_MESSAGE = (
     "ErrorCode=SqlFailedToConnect, Cannot connect to SQL Database: 'sql-prod.database.windows.net'"
@@ -74,7 +86,13 @@ def planted_failure(run_id: str) -> dict[str, Any]:
         pipeline=f"pl_secrets_{run_id}",
         error_message=ERROR_MESSAGE,
         # Fields our parser does not read still reach the inbox and the evidence.
-        linkedService={"type": "AzureSqlDatabase", "clientSecret": CLIENT_SECRET},
+        linkedService={
+            "type": "AzureSqlDatabase",
+            "clientSecret": CLIENT_SECRET,
+            "password": KEY_VAULT_REFERENCE,
+            "servicePrincipalKey": {"type": "SecureString", "value": SECURE_STRING},
+        },
+        sqlLogin={"user": "etl", FULL_WIDTH_PASSWORD_KEY: FULL_WIDTH_KEY_PASSWORD},
         diagnostics=[f"retry 1: Password={PASSWORD}", f"Bearer {BEARER}"],
         # A sender that keys what it saw by the connection it used: the secret is a key.
         # Two of them differing in the password alone redact to one text: both are kept.
@@ -184,6 +202,9 @@ def test_planted_secrets_reach_no_log_line_blob_or_inbox_row(
         assert not leaks(content.decode()), name
     payload_blob = json.loads(blobs[f"{ticket_id}/payloads/{tracking_id}.json"])
     assert payload_blob["linkedService"]["clientSecret"] == "[REDACTED]"
+    assert payload_blob["linkedService"]["servicePrincipalKey"] == "[REDACTED]"
+    assert payload_blob["linkedService"]["password"] == KEY_VAULT_REFERENCE  # names no secret
+    assert payload_blob["sqlLogin"] == {"user": "etl", FULL_WIDTH_PASSWORD_KEY: "[REDACTED]"}
     assert payload_blob["pipeline"] == f"pl_secrets_r{MARK}"  # the rest is kept
     assert list(payload_blob["connections"].values()) == ["refused", "timed out"]
     assert list(payload_blob["notified"].values()) == ["sent", "bounced"]
@@ -328,3 +349,61 @@ def test_a_long_airflow_traceback_cut_inside_a_secret_keeps_none_of_it(
     for text in (ticket.error_message, json.dumps(event)):
         assert PASSWORD[cut_into:] not in text
         assert PASSWORD[-8:] not in text
+
+
+def _cut_inside_a_url_password(limit: int, start: str) -> tuple[str, str]:
+    """A text longer than `limit` whose first `limit` characters end eight characters into a
+    URL's password (before its `@host`), and that password."""
+    password = f"{PASSWORD}Url"
+    url = f"postgresql://etl:{password}@warehouse.example.com:5432/sales"
+    padding = (start + " retrying the copy;" * (limit // 10))[
+        : limit - len("postgresql://etl:") - 9
+    ]
+    text = f"{padding} {url} refused the connection."
+    assert text[:limit].endswith(password[:8])
+    return text, password
+
+
+def test_a_long_adf_error_cut_inside_a_url_password_keeps_none_of_it(webhook_client):
+    """An ADF error over the 16,000 characters a ticket keeps is cut to its start. Cut before
+    it was redacted, a URL's password cut before its `@host` was kept: no rule knows
+    `postgresql://etl:<start of a password>` as one."""
+    from integrations.parsers.adf import MESSAGE_LIMIT
+
+    error, password = _cut_inside_a_url_password(MESSAGE_LIMIT, "ErrorCode=SqlFailedToConnect,")
+    body = {**local_payload("adf_failure.json"), "error_message": error, "run_id": f"cut-{MARK}"}
+
+    answer = webhook_client("/webhooks/adf/", body)
+
+    assert answer.status_code == 202, answer.content
+    ticket = Ticket.objects.get(pk=answer.json()["ticket_id"])
+    assert ticket.error_message.startswith("ErrorCode=SqlFailedToConnect,")
+    event = WebhookDelivery.objects.get(tracking_id=answer.json()["tracking_id"]).event
+    for text in (ticket.error_message, json.dumps(event)):
+        assert password[:6] not in text
+
+
+def test_a_long_azure_alert_dimension_cut_inside_a_url_password_keeps_none_of_it(webhook_client):
+    """A log alert's dimension value is kept to its first 4,000 characters (the ADF error an
+    `ErrorMessage` split carries among them): cut before it was redacted, a URL's password cut
+    before its `@host` was kept in the ticket's error text."""
+    from integrations.parsers.azure_monitor import VALUE_LIMIT
+
+    error, password = _cut_inside_a_url_password(VALUE_LIMIT, "ErrorCode=SqlFailedToConnect,")
+    body = local_payload("azure/adf_log_v2_pipeline_run.json")
+    body["data"]["essentials"]["alertId"] += MARK
+    [criterion] = body["data"]["alertContext"]["condition"]["allOf"]
+    for dimension in criterion["dimensions"]:
+        if dimension["name"] == "ErrorMessage":
+            dimension["value"] = error
+        elif dimension["name"] == "PipelineRunId":
+            dimension["value"] = f"cut-{MARK}"
+
+    answer = webhook_client("/webhooks/azure-monitor/", body)
+
+    assert answer.status_code == 202, answer.content
+    ticket = Ticket.objects.get(pk=answer.json()["ticket_id"])
+    assert "ErrorCode=SqlFailedToConnect," in ticket.error_message
+    event = WebhookDelivery.objects.get(tracking_id=answer.json()["tracking_id"]).event
+    for text in (ticket.error_message, json.dumps(event), json.dumps(ticket.details)):
+        assert password[:6] not in text
