@@ -43,7 +43,7 @@ from integrations.webhook_auth import (
     jira_request_is_authentic,
     slack_request_is_authentic,
     slack_request_refusal,
-    token_is_valid,
+    token_refusal,
 )
 from rca_project.celery import DATABASE_UNAVAILABLE
 from rca_project.client_address import client_address
@@ -163,8 +163,8 @@ def receive_failure_webhook(request: HttpRequest, source: str) -> JsonResponse:
 
 def _ingest_failure(request: HttpRequest, source: str) -> tuple[JsonResponse, str]:
     """The answer, and what the webhook metric counts it as: the outcome, or the status code."""
-    if not token_is_valid(request, source):
-        return error_response("missing or wrong webhook token", 401), "401"
+    if refusal := token_refusal(request, source):
+        return error_response(refusal, 401), "401"
     limit = settings.WEBHOOK_MAX_BODY_BYTES
     try:
         body = read_bounded_body(request, limit)

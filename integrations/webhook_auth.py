@@ -10,6 +10,8 @@ import time
 from django.conf import settings
 from django.http import HttpRequest
 
+from tickets.vocabulary import Source
+
 TOKEN_HEADER = "X-Webhook-Token"
 
 
@@ -28,6 +30,23 @@ def token_is_valid(request: HttpRequest, source: str) -> bool:
     if not presented or not expected:
         return False
     return hmac.compare_digest(presented.encode(), expected.encode())
+
+
+def token_refusal(request: HttpRequest, source: str) -> str:
+    """Why a failure webhook's request is refused, or '' when its token is right: what to send
+    and which setting holds it (the source's own, else the shared one), never the token."""
+    if token_is_valid(request, source):
+        return ""
+    settings_named = (
+        f"WEBHOOK_TOKEN_{Source(source).name} if the service sets it, else WEBHOOK_TOKEN"
+        " (or the one `make run` generated and printed)"
+    )
+    if not presented_token(request):
+        return (
+            f"no webhook token: send the {TOKEN_HEADER} header (or ?token= where a sender"
+            f" cannot set headers) holding {settings_named}"
+        )
+    return f"wrong webhook token: the {TOKEN_HEADER} header (or ?token=) must hold {settings_named}"
 
 
 def jira_request_is_authentic(request: HttpRequest, body: bytes) -> bool:

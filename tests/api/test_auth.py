@@ -99,6 +99,37 @@ def test_an_expired_access_token_is_refused():
     assert client.post("/api/v1/token/verify/", {"token": str(token)}).status_code == 401
 
 
+def test_an_expired_or_missing_token_says_how_to_get_a_new_one():
+    """A script whose access token ran out read "Given token not valid for any token type"
+    (the expiry buried in `detail`), and one that sent none "Authentication credentials were
+    not provided.": neither said what to do."""
+    user = make_user("viewer")
+    token = AccessToken.for_user(user)
+    token.set_exp(from_time=timezone.now() - timedelta(hours=1), lifetime=timedelta(minutes=5))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    expired = client.get("/api/v1/tickets/").json()
+
+    assert expired["error"] == (
+        "The access token has expired: POST the refresh token to /api/v1/token/refresh/ for a"
+        " new one, or a username and password to /api/v1/token/."
+    )
+    assert expired["detail"]["code"] == "token_not_valid"
+    missing = APIClient().get("/api/v1/tickets/")
+    assert missing.status_code == 401
+    assert missing.json()["error"] == (
+        "Authentication credentials were not provided: send the header"
+        " `Authorization: Bearer <access token>` (POST a username and password to"
+        " /api/v1/token/ for one)."
+    )
+    # A token that is not ours at all is no expired one.
+    client.credentials(HTTP_AUTHORIZATION="Bearer not.a.token")
+    assert client.get("/api/v1/tickets/").json()["error"] == (
+        "Given token not valid for any token type"
+    )
+
+
 def test_a_token_with_a_short_lifetime_expires():
     user = make_user("viewer")
     token = AccessToken.for_user(user)

@@ -1617,6 +1617,38 @@ def test_an_open_board_stays_live_when_its_password_changes_and_says_when_signed
     assert not_reloaded(browser)
 
 
+def test_an_action_after_the_session_ended_signs_in_back_to_its_page_saying_nothing_was_done(
+    asgi_server, short_lived_connections, browser
+):
+    """A ticket page left open past its session's end (expired, or ended elsewhere): its
+    Acknowledge went to the sign-in page without a word, and signing in went on to the form's
+    POST-only address, a bare 405 ("This page isn't working") instead of the ticket."""
+    from django.contrib.sessions.models import Session
+
+    make_user("omar", "responder")
+    ticket = make_ticket(pipeline="pl_session_ended")
+    sign_in(browser, asgi_server, "omar", f"/tickets/{ticket.pk}/")
+    Session.objects.all().delete()
+
+    browser.find_element(By.CSS_SELECTOR, "#ticket-actions input[name=note]").send_keys("on it")
+    browser.find_element(By.CSS_SELECTOR, '#ticket-actions button[value="acknowledge"]').click()
+    wait(browser, lambda d: d.find_elements(By.NAME, "username"))
+    assert "You were signed out, so nothing was done" in messages_text(browser)
+    message_bottom, card_top = browser.execute_script(
+        "return [document.querySelector('.messages').getBoundingClientRect().bottom,"
+        " document.querySelector('.auth-card').getBoundingClientRect().top];"
+    )
+    assert message_bottom <= card_top  # above the sign-in card, not squeezed beside it
+    assert Ticket.objects.get(pk=ticket.pk).status == "open"
+
+    browser.find_element(By.NAME, "username").send_keys("omar")
+    browser.find_element(By.NAME, "password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "form.stack button[type=submit]").click()
+    wait(browser, lambda d: d.find_elements(By.ID, "ticket-actions"))
+    assert browser.current_url == f"{asgi_server}/tickets/{ticket.pk}/"
+    assert "nothing was done" not in messages_text(browser)
+
+
 # --- a phone's screen ---------------------------------------------------------------------------
 
 

@@ -106,6 +106,31 @@ def test_analyse_the_runs_log_from_a_ticket_then_attach_it():
     assert ticket.rca_source == "log-analysis"
 
 
+def test_a_run_log_analysis_read_from_the_ticket_alone_says_so_and_offers_an_upload(settings):
+    """A Databricks ticket's "Analyse the run's log" without DATABRICKS_HOST analysed a file
+    made of the ticket's own error text, named like a log ("DBX-….log (187 bytes)"): its page
+    was a "Done" report that "matches no known cause", no word that no run log was read."""
+    settings.DATABRICKS_HOST = ""
+    ticket = make_ticket(
+        source="databricks",
+        processing_mode="databricks",
+        affected_entity={"run_id": "4242", "job_id": "17"},
+        error_message="Databricks job 'nightly' run 4242 failed",
+    )
+    client, _ = signed_in("responder", "responder2")
+    answer = client.post(f"/tickets/{ticket.pk}/analyse-log/")
+    job = LogAnalysisJob.objects.get(ticket=ticket)
+    assert job.source == "ticket"
+    log_jobs.run_job(str(job.pk))
+
+    page = re.sub(r"\s+", " ", client.get(answer["Location"]).content.decode())
+    assert "No run log could be read for this ticket" in page
+    assert f'href="/log-analyses/?ticket={ticket.pk}">Upload the run' in page
+    # A job that read a run's log says nothing of the kind.
+    other = client.post("/log-analyses/", {"file": [SimpleUploadedFile("driver.log", LOG)]})
+    assert "No run log could be read" not in client.get(other["Location"]).content.decode()
+
+
 def test_viewers_cannot_attach_and_only_the_owner_cancels():
     ticket = make_ticket()
     owner, owner_user = signed_in("viewer", "owner1")

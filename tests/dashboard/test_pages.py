@@ -1053,12 +1053,25 @@ def test_a_viewers_refused_action_names_the_group_that_would_allow_it():
     assert "viewer, responder or admin" not in text
 
 
-def test_anonymous_action_goes_to_login():
+def test_anonymous_action_goes_to_login_and_back_to_the_page_it_was_posted_from():
+    """Signing in went on to the action's own address, POST-only: a 405 instead of the page."""
     ticket = make_ticket()
-    answer = Client().post(f"/tickets/{ticket.pk}/action/", {"action": "acknowledge"})
+    client = Client()
+    answer = client.post(
+        f"/tickets/{ticket.pk}/action/",
+        {"action": "acknowledge"},
+        HTTP_REFERER=f"http://testserver/tickets/{ticket.pk}/",
+    )
     assert answer.status_code == 302
-    assert answer.headers["Location"].startswith("/login/")
+    assert answer.headers["Location"] == f"/login/?next=/tickets/{ticket.pk}/"
     assert Ticket.objects.get(pk=ticket.pk).status == "open"
+    page = client.get(answer.headers["Location"]).content.decode()
+    assert "You were signed out, so nothing was done." in page
+    # A Referer of another site, or none, is no way back: the board.
+    for referer in ("https://evil.example/tickets/x/", None):
+        headers = {"Referer": referer} if referer else {}
+        answer = Client().post(f"/tickets/{ticket.pk}/action/", {"action": "ack"}, headers=headers)
+        assert answer.headers["Location"] == "/login/?next=/"
 
 
 def test_action_is_post_only():

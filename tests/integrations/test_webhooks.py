@@ -1289,9 +1289,22 @@ def test_missing_or_wrong_token_is_401_and_stores_nothing(webhook_client):
     wrong = webhook_client(ADF, body, token="not-the-token")
 
     assert (missing.status_code, wrong.status_code) == (401, 401)
-    assert "token" in wrong.json()["error"]
     assert WebhookDelivery.objects.count() == 0
     assert Ticket.objects.count() == 0
+    # Each says what to send, and where the token is set ("missing or wrong webhook token"
+    # said neither), naming the source's own setting first.
+    assert missing.json()["error"] == (
+        "no webhook token: send the X-Webhook-Token header (or ?token= where a sender cannot"
+        " set headers) holding WEBHOOK_TOKEN_ADF if the service sets it, else WEBHOOK_TOKEN"
+        " (or the one `make run` generated and printed)"
+    )
+    assert wrong.json()["error"] == (
+        "wrong webhook token: the X-Webhook-Token header (or ?token=) must hold"
+        " WEBHOOK_TOKEN_ADF if the service sets it, else WEBHOOK_TOKEN (or the one `make run`"
+        " generated and printed)"
+    )
+    azure = webhook_client(AZURE, {}, token="not-the-token").json()["error"]
+    assert "WEBHOOK_TOKEN_AZURE_MONITOR if the service sets it" in azure
 
 
 def test_token_in_query_string_for_azure_action_groups(webhook_client, settings):

@@ -1,4 +1,5 @@
-"""The API's JWT authentication: simplejwt's, refusing a token whose user id is not an id."""
+"""The API's JWT authentication: simplejwt's, refusing a token whose user id is not an id, and
+saying of an expired one how to get the next."""
 
 from __future__ import annotations
 
@@ -12,8 +13,14 @@ from django.db.models import Field
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import ExpiredTokenError, InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import Token
+
+EXPIRED_ACCESS_TOKEN = (
+    "The access token has expired: POST the refresh token to /api/v1/token/refresh/ for a new"
+    " one, or a username and password to /api/v1/token/."
+)
 
 
 def names_a_user_id(claims: Mapping[str, Any]) -> bool:
@@ -41,8 +48,30 @@ def token_user(claims: Mapping[str, Any]) -> AbstractBaseUser | None:
     return get_user_model().objects.filter(**{jwt_settings.USER_ID_FIELD: user_id}).first()
 
 
+def _expired(raw_token: bytes) -> bool:
+    """Whether a token one of the accepted classes would take, but for its age."""
+    for token_class in jwt_settings.AUTH_TOKEN_CLASSES:
+        try:
+            token_class(raw_token)
+        except ExpiredTokenError:
+            return True
+        except TokenError:
+            continue
+    return False
+
+
 class CheckedJWTAuthentication(JWTAuthentication):
     """simplejwt's bearer-token authentication whose token naming no user is a 401."""
+
+    def get_validated_token(self, raw_token: bytes) -> Token:
+        """simplejwt's refusal of an expired token reads "Given token not valid for any token
+        type", the expiry buried in its `messages`: this one says what to do."""
+        try:
+            return super().get_validated_token(raw_token)
+        except InvalidToken as refused:
+            if not _expired(raw_token) or not isinstance(refused.detail, dict):
+                raise
+            raise InvalidToken({**refused.detail, "detail": EXPIRED_ACCESS_TOKEN}) from refused
 
     # simplejwt annotates its return with a TypeVar no argument carries
     def get_user(self, validated_token: Token) -> AbstractBaseUser:  # type: ignore[override]

@@ -16,8 +16,15 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from rest_framework import status
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+NOT_AUTHENTICATED = (
+    "Authentication credentials were not provided: send the header"
+    " `Authorization: Bearer <access token>` (POST a username and password to /api/v1/token/"
+    " for one)."
+)
 
 
 def _plain(value: Any) -> Any:
@@ -75,6 +82,8 @@ def json_exception_handler(exc: Exception, context: dict[str, Any]) -> Response 
         message, detail = "invalid request", _sentences(data)
     else:
         message, detail = response.status_text or "error", data
+    if isinstance(exc, NotAuthenticated):
+        message = NOT_AUTHENTICATED  # DRF's own sentence says nothing of how
     body: dict[str, Any] = {"error": message}
     if detail is not None:
         body["detail"] = detail

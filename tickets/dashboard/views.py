@@ -28,6 +28,7 @@ from django.http.request import split_domain_port
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import defaults
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from kombu.exceptions import KombuError
@@ -143,13 +144,16 @@ def with_csp(view: Callable[..., _Response]) -> Callable[..., _Response]:
 def role_required(
     role: str,
 ) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
-    """Anonymous → the login page; signed in without the role → 403 naming the role needed
+    """Anonymous → the login page (after a form posted, back to the form's page); signed in
+    without the role → 403 naming the role needed
     (`needed_role` in the page's context, whose `role` is the user's own: the top bar's badge)."""
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.is_authenticated:
+                if request.method not in ("GET", "HEAD"):
+                    return _sign_in_back_to_the_form(request)
                 return redirect_to_login(request.get_full_path())
             if not has_role(request.user, role):
                 return render(
@@ -167,6 +171,26 @@ def role_required(
         return wrapped
 
     return decorator
+
+
+SIGNED_OUT_NOT_DONE = "You were signed out, so nothing was done. Sign in, then do it again."
+
+
+def _sign_in_back_to_the_form(request: HttpRequest) -> HttpResponse:
+    """A form posted after its session ended (expired, or signed out in another tab): signing
+    in leads back to the page the form was on (its same-site Referer, else the board) and says
+    nothing was done. Sent on to the form's own address, a POST-only one, the browser got a bare
+    405 once signed in."""
+    back = request.headers.get("Referer", "")
+    if url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        parts = urlsplit(back)
+        back = parts.path + (f"?{parts.query}" if parts.query else "")
+    else:
+        back = reverse("dashboard")
+    messages.warning(request, SIGNED_OUT_NOT_DONE)
+    return redirect_to_login(back)
 
 
 # The header of a page's read of its own live parts (live.js `partsReader`): that read shows
