@@ -98,3 +98,42 @@ def test_outbound_errors_stored_before_they_were_redacted_are_redacted():
     kept = [dead.last_error, failed.reason, *(attempt.error for attempt in tries)]
     for secret in (ACCOUNT_KEY, SAS_SIGNATURE, BEARER, f"{MARK}Pw!"):
         assert not [text for text in kept if secret in text], secret
+
+
+def test_attempts_are_rewritten_one_statement_a_batch():
+    """The attempts 0031 changes are written a batch at a time (README, Upgrading: one commit
+    a row was most of the pass's time), every one of them, across the batches' edges."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    migration = importlib.import_module("integrations.migrations.0031_redact_outbound_errors")
+    delivery = OutboundDelivery.objects.create(
+        key=f"jira:{MARK}:batch",
+        ticket=make_ticket(),
+        target="jira",
+        action="jira_create",
+        status=OutboundStatus.DEAD,
+        attempts=migration.BATCH + 3,
+    )
+    errors = [
+        f"JIRA create_issue failed (401): request had Authorization: Bearer {BEARER}{n:04d}"
+        for n in range(migration.BATCH + 3)
+    ]
+    DeliveryAttempt.objects.bulk_create(
+        DeliveryAttempt(outbound=delivery, outcome=AttemptOutcome.PERMANENT_ERROR, error=error)
+        for error in errors
+    )
+    attempts_table = DeliveryAttempt._meta.db_table
+
+    with CaptureQueriesContext(connection) as queries:
+        migration.redact_outbound_errors(apps, None)
+
+    attempt_writes = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith(f'UPDATE "{attempts_table}"')
+    ]
+    assert len(attempt_writes) == 2  # BATCH + 3 rows read in two batches
+    stored = list(delivery.tries.order_by("pk").values_list("error", flat=True))
+    assert stored == [redact(error) for error in errors]
+    assert not [text for text in stored if BEARER in text]
