@@ -73,6 +73,10 @@ class Enrichment:
     # what the failure is correlated on, so that one error fetched once with its trace and once
     # without (runs/get-output gave none) is one failure. "" when it is `error_message`.
     correlation_text: str = ""
+    # Why a read the error needs (a Databricks run's first failed task's output, the run a
+    # Run Job task triggered, that run's task's output) met a throttle, a server error or a
+    # timeout, and the error is not known without it: the same read may give it later.
+    unread_for_now: str = ""
 
 
 @dataclass(frozen=True)
@@ -455,6 +459,11 @@ class _TaskFailure:
     error: str = ""
     error_trace: str = ""
     output_error: str = ""
+    # The read `output_error` names may succeed later (`EnrichmentError.retryable`).
+    output_retryable: bool = False
+    # `error` is an error read (an output's, a For each task's iterations'), not a state
+    # message standing in for one.
+    error_read: bool = False
     triggered_run: dict[str, Any] = field(default_factory=dict)
 
     def as_detail(self) -> dict[str, Any]:
@@ -495,6 +504,7 @@ def _iteration_errors(task: Any) -> str:
 
 def _task_failure(task: Any) -> _TaskFailure:
     details = getattr(getattr(task, "status", None), "termination_details", None)
+    iterations = _ANSI.sub("", _iteration_errors(task))
     return _TaskFailure(
         task_key=_text(getattr(task, "task_key", "")),
         run_id=getattr(task, "run_id", None),
@@ -502,7 +512,8 @@ def _task_failure(task: Any) -> _TaskFailure:
         state_message=_state_message(task),
         run_page_url=_text(getattr(task, "run_page_url", None)),
         termination_code=_enum_text(getattr(details, "code", None)),
-        error=_ANSI.sub("", _iteration_errors(task)),
+        error=iterations,
+        error_read=bool(iterations),
     )
 
 
@@ -518,9 +529,12 @@ def _read_output(
         )
     except EnrichmentError as exc:  # keep what runs/get told us
         failure.output_error = str(exc)
+        failure.output_retryable = exc.retryable
         return
     # A For each task's output has no error: its iterations' (`_iteration_errors`) stay.
-    failure.error = _ANSI.sub("", _text(output.error)) or failure.error
+    error = _ANSI.sub("", _text(output.error))
+    failure.error = error or failure.error
+    failure.error_read = failure.error_read or bool(error)
     # Its tails (this one, and TRACE_MESSAGE_CHARS of it in the message) are cut from the
     # redacted trace: a tail that began inside a secret (`word="…`, a key's last characters)
     # keeps no word a rule knows it by, so the redaction of the details and of the message
@@ -549,6 +563,7 @@ def _read_triggered_run(
         run = _get_run(client, budget, run_id)
     except EnrichmentError as exc:
         failure.output_error = str(exc)
+        failure.output_retryable = exc.retryable
         return
     selected, _ = _select_tasks(list(run.tasks or []), "")
     if run.tasks:
@@ -568,9 +583,11 @@ def _read_triggered_run(
         "result_state": cause.result_state,
     }
     failure.error = cause.error or cause.state_message
+    failure.error_read = cause.error_read
     failure.error_trace = cause.error_trace
     if cause.output_error:
         failure.output_error = cause.output_error
+        failure.output_retryable = cause.output_retryable
 
 
 def _databricks_message(
@@ -687,12 +704,17 @@ def enrich_databricks_run(
     for failure in failures[:MAX_TASK_OUTPUTS]:
         if budget.expired():
             failure.output_error = f"Databricks API: skipped, {budget.describe()} budget spent"
+            failure.output_retryable = True  # spent on a slow answer: it may come sooner
             break
         _read_output(client, budget, failure)
         if "timed out" in failure.output_error:
             break  # a stalling server will stall again: keep the rest of the budget bound
 
     run_state_message = _state_message(run)
+    first_unread = failures[0] if failures and failures[0].output_retryable else None
+    unread_for_now = (
+        first_unread.output_error if first_unread and not first_unread.error_read else ""
+    )
     run_as = _job_run_as(client, budget, run.job_id)
     run_ended = getattr(getattr(run, "status", None), "termination_details", None)
     details: dict[str, Any] = {
@@ -733,6 +755,7 @@ def enrich_databricks_run(
         details=details,
         source=DATABRICKS_SOURCE,
         correlation_text=_databricks_message(failures, run_state_message, with_trace=False),
+        unread_for_now=unread_for_now,
     )
 
 

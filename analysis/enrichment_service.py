@@ -104,7 +104,20 @@ def _read_databricks_run(
     except enrichment.EnrichmentError as exc:
         logger.warning("Databricks enrichment of %s failed: %s", ticket.pk, exc)
         return _unread(ticket, exc)
-    enriched = replace(_found(found), owner=databricks_owner(found.details))
+    if found.unread_for_now:
+        logger.warning(
+            "Databricks enrichment of %s is partial: %s", ticket.pk, found.unread_for_now
+        )
+        if _refetch_try(ticket) <= settings.DATABRICKS_REFETCH_TRIES:
+            # Read again whole, as a run whose runs/get failed so: its failure is settled on
+            # its error (`settle_fingerprint`), not on the state message that stood in for it.
+            unread = enrichment.EnrichmentError(found.unread_for_now, retryable=True)
+            return _unread(ticket, unread)
+    enriched = replace(
+        _found(found),
+        owner=databricks_owner(found.details),
+        unreachable=redact_data(found.unread_for_now),
+    )
     if ticket.details.get(REFETCH):
         enriched = replace(enriched, details={**enriched.details, REFETCH: None})
     # The job run's page, as a notification's `run.run_page_url` would name it.
@@ -127,7 +140,7 @@ def _unread(ticket: Ticket, exc: enrichment.EnrichmentError) -> Enriched:
     """The ticket's run could not be read: why, and, when the read may succeed later and
     DATABRICKS_REFETCH_TRIES are not spent, the mark that has it read again; once they are
     (or with none), the RCA says it is not read again and how staff have it read."""
-    tries = int((ticket.details.get(REFETCH) or {}).get("tries") or 0) + 1
+    tries = _refetch_try(ticket)
     unreachable = (
         (redact_data(str(exc)) or "the Databricks API did not answer") if exc.retryable else ""
     )
@@ -150,6 +163,12 @@ def _unread(ticket: Ticket, exc: enrichment.EnrichmentError) -> Enriched:
         details=cleared,
         unreachable=unreachable,
     )
+
+
+def _refetch_try(ticket: Ticket) -> int:
+    """Which read of the ticket's run this is, counting the reads that failed for a reason
+    that may pass (`details.databricks_refetch.tries`)."""
+    return int((ticket.details.get(REFETCH) or {}).get("tries") or 0) + 1
 
 
 def unread_for_now(ticket: Ticket, enriched: Enriched) -> str:

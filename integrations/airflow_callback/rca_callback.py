@@ -64,6 +64,15 @@ MAX_EXCEPTION_CHARS = 60_000
 # cause first (the service keeps a head of the same length, integrations/parsers/airflow.py).
 EXCEPTION_HEAD_CHARS = 4_000
 _ELIDED = "\n…\n"
+# The callback cannot redact (standard library only): the service does, and it knows a secret
+# by what is printed around it (`password=`, `postgresql://user:…@host`), so the head it is
+# sent ends where a line ends and the end starts where one starts, not inside a secret whose
+# rest the service could not tell from other text. The line break is looked for this far
+# from the cut (then a space or a separator, `,` `;` `&`); a text with none that near is cut
+# where it would have been.
+CUT_SEARCH_CHARS = 2_000
+_LINE_BREAK = re.compile(r"\n")
+_WORD_BREAK = re.compile(r"[\s,;&]")
 TIMEOUT_SECONDS = 10
 ATTEMPTS = 3
 # The longest a callback holds up its task (or the DAG processor, which runs a DAG's callbacks
@@ -75,6 +84,8 @@ REPORT_SECONDS = 20
 # token the body quotes is left out of what was read, which reaches well past what is shown.
 ANSWER_LOG_CHARS = 500
 ANSWER_READ_BYTES = 65_536
+# What the log of a misconfigured callback tells to set RCA_WEBHOOK_URL to.
+EXAMPLE_URL = "webhook address, e.g. https://rca.example.com/webhooks/airflow/"
 
 
 def _iso(value: Any) -> str | None:
@@ -97,7 +108,30 @@ def _exception_text(exception: Any) -> str:
         return text
     # A traceback's own error is its last line; a chained one's first cause opens it.
     tail = MAX_EXCEPTION_CHARS - EXCEPTION_HEAD_CHARS - len(_ELIDED)
-    return f"{text[:EXCEPTION_HEAD_CHARS]}{_ELIDED}{text[-tail:]}"
+    head_end = _break_before(text, EXCEPTION_HEAD_CHARS)
+    tail_start = _break_after(text, len(text) - tail)
+    return f"{text[:head_end]}{_ELIDED}{text[tail_start:]}"
+
+
+def _break_before(text: str, at: int) -> int:
+    """Where the head cut at `at` ends instead: after the last line break (else space or
+    separator) within CUT_SEARCH_CHARS before it; `at` when there is none."""
+    window = text[max(0, at - CUT_SEARCH_CHARS) : at]
+    for pattern in (_LINE_BREAK, _WORD_BREAK):
+        found = [match.end() for match in pattern.finditer(window)]
+        if found:
+            return at - len(window) + found[-1]
+    return at
+
+
+def _break_after(text: str, at: int) -> int:
+    """Where the end cut at `at` starts instead: after the first line break (else space or
+    separator) within CUT_SEARCH_CHARS after it; `at` when there is none."""
+    for pattern in (_LINE_BREAK, _WORD_BREAK):
+        match = pattern.search(text, at, at + CUT_SEARCH_CHARS)
+        if match:
+            return match.end()
+    return at
 
 
 def _no_exception_text(ti: Any) -> str:
@@ -325,6 +359,13 @@ class _RedirectRefused(urllib.request.HTTPRedirectHandler):
 
 
 _OPENER = urllib.request.build_opener(_RedirectRefused)
+# What a refusal's status asks of whoever set the callback up.
+_WHAT_TO_CHECK = {
+    401: "; set RCA_WEBHOOK_TOKEN to the service's Airflow webhook token (its "
+    "WEBHOOK_TOKEN_AIRFLOW, else its WEBHOOK_TOKEN)",
+    404: "; RCA_WEBHOOK_URL names no webhook of the service: its Airflow webhook is "
+    "https://<the service>/webhooks/airflow/",
+}
 
 
 def shown_url(url: str) -> str:
@@ -377,7 +418,10 @@ def post_failure(body: dict[str, Any], url: str, token: str) -> bool:
                 return False
             if exc.code < 500:
                 log.error(
-                    "RCA service refused the report: %s %s", exc.code, _answer(exc, url, token)
+                    "RCA service refused the report: %s %s%s",
+                    exc.code,
+                    _answer(exc, url, token),
+                    _WHAT_TO_CHECK.get(exc.code, ""),
                 )
                 return False
             log.warning("RCA service error %s (attempt %d)", exc.code, attempt)
@@ -465,7 +509,29 @@ def _report(
     url = os.environ.get("RCA_WEBHOOK_URL", "")
     token = os.environ.get("RCA_WEBHOOK_TOKEN", "")
     if not url or not token:
-        log.warning("RCA_WEBHOOK_URL / RCA_WEBHOOK_TOKEN not set; %s not reported", what)
+        unset = " and ".join(
+            name
+            for name, value in (("RCA_WEBHOOK_URL", url), ("RCA_WEBHOOK_TOKEN", token))
+            if not value
+        )
+        log.warning(
+            "%s not set where this callback runs (the workers; the DAG processor for a DAG's "
+            "callbacks and tasks found dead): set RCA_WEBHOOK_URL to the service's %s, "
+            "RCA_WEBHOOK_TOKEN to its webhook token; %s not reported",
+            unset,
+            EXAMPLE_URL,
+            what,
+        )
+        return
+    if not _usable_url(url):
+        # Not shown: without its scheme, urllib reads `user:password@host/…` as a scheme
+        # `user` and a path, and the log would show the password.
+        log.error(
+            "RCA_WEBHOOK_URL is not an http:// or https:// address with a host: set it to the "
+            "service's %s; %s not reported",
+            EXAMPLE_URL,
+            what,
+        )
         return
     try:
         body = build(context)
@@ -493,10 +559,18 @@ def _report(
         )
 
 
+def _usable_url(url: str) -> bool:
+    try:
+        parts = urllib.parse.urlsplit(url.strip())
+        return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        return False
+
+
 def _send(what: str, body: dict[str, Any], url: str, token: str) -> None:
     try:
         post_failure(body, url, token)
-    except Exception as exc:  # e.g. ValueError("unknown url type: ...") quoting RCA_WEBHOOK_URL
+    except Exception as exc:  # e.g. http.client.InvalidURL, quoting RCA_WEBHOOK_URL's path
         log.error(
             "could not report the %s to the RCA service at %s: %s: %s",
             what,

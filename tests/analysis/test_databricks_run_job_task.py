@@ -10,10 +10,14 @@ from typing import Any
 
 import pytest
 
+from analysis import tasks
 from analysis.enrichment import DatabricksConfig, enrich_databricks_run
+from analysis.enrichment_service import REFETCH
 from tests.analysis.test_enrichment_incidents import SQL_DOWN, WORKSPACE, processed
+from tests.conftest import wait_for
 from tests.fakes.databricks_api import FakeDatabricks, job_run, task
 from tests.tickets.test_incidents import post
+from tickets.models import Ticket
 
 PARENT_JOB, CHILD_JOB = 5100, 5200
 PARENT_STATE = "Run failed with error message\n Run of job 5200 failed."
@@ -105,3 +109,85 @@ def test_a_job_failing_in_the_job_it_runs_is_ticketed_with_that_jobs_error(
     assert SQL_DOWN in ticket.error_message
     assert ticket.culprit == "sql-server:sql-prod-01.database.windows.net"
     assert ticket.error_type == "DatabaseError"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "unread", ["the triggered run", "the triggered run's task output", "the run job task's output"]
+)
+def test_a_part_of_the_run_the_api_failed_to_give_is_read_again_once_it_answers(
+    celery_worker, settings, fake, unread
+) -> None:
+    """runs/get of the job run answered, but a read its error needs (the Run Job task's
+    output, the run it triggered, that run's failed task's output) met the API failing (5xx):
+    the ticket is read again later, as one whose runs/get failed so, and gets the error."""
+    settings.DATABRICKS_HOST, settings.DATABRICKS_TOKEN = fake.url, fake.token
+    settings.DATABRICKS_WORKSPACE_ID = WORKSPACE
+    settings.ENRICHMENT_TIMEOUT_SECONDS = 1
+    settings.DATABRICKS_REFETCH_DELAY_SECONDS = 0
+    settings.GEMINI_API_KEY = ""
+    parent_failing_on(fake, 8700, 8800, SQL_DOWN)
+    path, run_id = {
+        "the triggered run": ("/jobs/runs/get", "8800"),
+        "the triggered run's task output": ("/jobs/runs/get-output", "8801"),
+        "the run job task's output": ("/jobs/runs/get-output", "8702"),
+    }[unread]
+    body = fake.error_body(503, "temporarily unavailable")
+    fake.fail(503, body, times=None, path_contains=path, query={"run_id": run_id})
+
+    answer = post(
+        {
+            "event_type": "jobs.on_failure",
+            "workspace_id": WORKSPACE,
+            "run": {"run_id": "8700"},
+            "job": {"job_id": str(PARENT_JOB), "name": "orders_orchestrator"},
+        },
+        "/webhooks/databricks/",
+    )
+    ticket = processed(answer["ticket_id"])
+    assert SQL_DOWN not in ticket.error_message
+    assert ticket.details[REFETCH]["tries"] == 1
+    assert "503" in ticket.details[REFETCH]["reason"]
+
+    fake.clear_faults()
+    assert tasks.refetch_databricks_errors() == 1
+
+    ticket = wait_for(
+        lambda: (
+            (t := Ticket.objects.get(pk=answer["ticket_id"])).error_type == "DatabaseError" and t
+        ),
+        30,
+    )
+    assert SQL_DOWN in ticket.error_message
+    assert ticket.details[REFETCH] is None
+    assert ticket.details["failed_tasks"][0]["triggered_run"]["run_id"] == 8800
+    assert "output_error" not in ticket.details
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_re_reads_a_run_job_task_whose_run_the_api_failed_to_give_keeps_its_state(
+    celery_worker, settings, fake
+) -> None:
+    settings.DATABRICKS_HOST, settings.DATABRICKS_TOKEN = fake.url, fake.token
+    settings.DATABRICKS_WORKSPACE_ID = WORKSPACE
+    settings.ENRICHMENT_TIMEOUT_SECONDS = 1
+    settings.DATABRICKS_REFETCH_TRIES = 0
+    settings.GEMINI_API_KEY = ""
+    parent_failing_on(fake, 8900, 9000, SQL_DOWN)
+    body = fake.error_body(503, "temporarily unavailable")
+    fake.fail(503, body, times=None, path_contains="/jobs/runs/get", query={"run_id": "9000"})
+
+    answer = post(
+        {
+            "event_type": "jobs.on_failure",
+            "workspace_id": WORKSPACE,
+            "run": {"run_id": "8900"},
+            "job": {"job_id": str(PARENT_JOB), "name": "orders_orchestrator"},
+        },
+        "/webhooks/databricks/",
+    )
+    ticket = processed(answer["ticket_id"])
+
+    assert ticket.error_message.startswith(f"Databricks task 'run_child' FAILED: {PARENT_STATE}")
+    assert REFETCH not in ticket.details
+    assert ticket.details["output_error"]

@@ -358,6 +358,7 @@ def test_databricks_stalled_output_keeps_the_run_state(databricks: FakeDatabrick
     assert result.details["task_key"] == "transform"
     assert "timed out" in result.details["output_error"]
     assert "Workload failed" in result.error_message
+    assert "timed out" in result.unread_for_now  # its error may be read later
 
 
 # ---------------------------------------------------------------------------------------------

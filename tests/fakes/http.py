@@ -43,6 +43,8 @@ class Fault:
     stall: float = 0.0
     times: int | None = 1  # None: every matching request until clear_faults()
     path_contains: str = ""
+    # Only requests whose query names these values (`{"run_id": "8600"}`).
+    query: dict[str, str] = field(default_factory=dict)
 
 
 class FakeHttpService:
@@ -105,10 +107,14 @@ class FakeHttpService:
         times: int | None = 1,
         path_contains: str = "",
         stall: float = 0.0,
+        query: dict[str, str] | None = None,
     ) -> None:
         """Answer the next `times` matching requests (None: all of them) with `status`/`body`,
-        after holding each `stall` seconds (or until `release_stalled`)."""
-        self._add_fault(Fault(status, body, dict(headers or {}), stall, times, path_contains))
+        after holding each `stall` seconds (or until `release_stalled`). `query`: only requests
+        whose query parameters have these values."""
+        self._add_fault(
+            Fault(status, body, dict(headers or {}), stall, times, path_contains, dict(query or {}))
+        )
 
     def throttle(self, retry_after: int, *, times: int | None = 1, path_contains: str = "") -> None:
         """Answer 429 with a Retry-After header."""
@@ -155,10 +161,12 @@ class FakeHttpService:
         with self._lock:
             self._faults.append(fault)
 
-    def _take_fault(self, path: str) -> Fault | None:
+    def _take_fault(self, request: RecordedRequest) -> Fault | None:
         with self._lock:
             for fault in self._faults:
-                if fault.path_contains and fault.path_contains not in path:
+                if fault.path_contains and fault.path_contains not in request.path:
+                    continue
+                if any(request.param(name) != value for name, value in fault.query.items()):
                     continue
                 if fault.times is not None:
                     fault.times -= 1
@@ -170,7 +178,7 @@ class FakeHttpService:
     def _answer(self, request: RecordedRequest) -> Reply:
         with self._lock:
             self.requests.append(request)
-        fault = self._take_fault(request.path)
+        fault = self._take_fault(request)
         if fault is not None:
             if fault.stall:
                 self._released.wait(fault.stall)

@@ -425,20 +425,57 @@ def test_a_token_in_the_webhook_url_stays_out_of_the_log_of_a_redirect(airflow_t
     assert secret not in airflow_task_log.text
 
 
-def test_a_webhook_url_that_cannot_be_used_is_logged_without_its_token(
-    monkeypatch, airflow_task_log
+@pytest.mark.parametrize(
+    "address",
+    [
+        "rca.example.com/webhooks/airflow/?token=s3cr3t-in-the-query",
+        "etl:s3cr3t-in-the-query@rca.example.com/webhooks/airflow/",
+        "ftp://rca.example.com/webhooks/airflow/",
+        "https:///webhooks/airflow/",
+    ],
+)
+def test_a_webhook_url_that_cannot_be_used_says_what_to_set_and_shows_no_secret(
+    monkeypatch, airflow_task_log, address
 ):
-    """An RCA_WEBHOOK_URL without its scheme: urllib's error quotes the whole address, token
-    included; the log names the problem and the address without its query."""
-    secret = "s3cr3t-in-the-query"
-    monkeypatch.setenv("RCA_WEBHOOK_URL", f"rca.example.com/webhooks/airflow/?token={secret}")
+    """An RCA_WEBHOOK_URL without its scheme or host: urllib reads `user:password@host/…` as
+    the scheme `user`, and its error quotes the whole address. The log says what to set, shows
+    none of it, and nothing is tried (three tries and their waits for an address that cannot
+    work)."""
+    monkeypatch.setenv("RCA_WEBHOOK_URL", address)
     monkeypatch.setenv("RCA_WEBHOOK_TOKEN", "header-token")
+
+    started = time.monotonic()
+    rca_callback.on_failure_callback(airflow_context())
+
+    assert time.monotonic() - started < 1
+    assert "unreachable" not in airflow_task_log.text
+
+    assert (
+        "RCA_WEBHOOK_URL is not an http:// or https:// address with a host: set it to the "
+        "service's webhook address, e.g. https://rca.example.com/webhooks/airflow/; failure "
+        "not reported"
+    ) in airflow_task_log.text
+    assert "s3cr3t" not in airflow_task_log.text
+
+
+@pytest.mark.parametrize(
+    ("unset", "named"),
+    [
+        (["RCA_WEBHOOK_TOKEN"], "RCA_WEBHOOK_TOKEN not set"),
+        (["RCA_WEBHOOK_URL"], "RCA_WEBHOOK_URL not set"),
+        (["RCA_WEBHOOK_URL", "RCA_WEBHOOK_TOKEN"], "RCA_WEBHOOK_URL and RCA_WEBHOOK_TOKEN not set"),
+    ],
+)
+def test_a_missing_setting_is_named_with_what_to_set(monkeypatch, airflow_task_log, unset, named):
+    monkeypatch.setenv("RCA_WEBHOOK_URL", "https://rca.example.com/webhooks/airflow/")
+    monkeypatch.setenv("RCA_WEBHOOK_TOKEN", "header-token")
+    for name in unset:
+        monkeypatch.delenv(name)
 
     rca_callback.on_failure_callback(airflow_context())
 
-    assert "could not report the failure to the RCA service" in airflow_task_log.text
-    assert "unknown url type" in airflow_task_log.text
-    assert secret not in airflow_task_log.text
+    assert f"{named} where this callback runs" in airflow_task_log.text
+    assert "RCA_WEBHOOK_TOKEN to its webhook token; failure not reported" in (airflow_task_log.text)
 
 
 def test_an_unreachable_service_is_logged_without_the_user_and_query_of_its_url(
@@ -1576,4 +1613,61 @@ def test_the_services_refusal_is_logged_with_its_reason(live_server, airflow_tas
     assert rca_callback.post_failure({"dag_id": "d"}, url, "wrong-token") is False
 
     assert "RCA service refused the report: 401 " in airflow_task_log.text
+    assert (
+        "set RCA_WEBHOOK_TOKEN to the service's Airflow webhook token (its "
+        "WEBHOOK_TOKEN_AIRFLOW, else its WEBHOOK_TOKEN)"
+    ) in airflow_task_log.text
     assert "wrong-token" not in airflow_task_log.text
+
+
+def test_a_webhook_url_naming_no_webhook_says_which_one_to_name(
+    live_server, settings, airflow_task_log
+):
+    url = f"{live_server.url}/webhooks/airflw/"
+
+    assert rca_callback.post_failure({"dag_id": "d"}, url, settings.WEBHOOK_TOKEN) is False
+
+    assert "RCA service refused the report: 404 " in airflow_task_log.text
+    assert "its Airflow webhook is https://<the service>/webhooks/airflow/" in (
+        airflow_task_log.text
+    )
+
+
+def test_a_secret_where_the_callback_cuts_a_long_error_is_neither_sent_nor_stored(
+    webhook_client,
+):
+    """The callback cuts an error over MAX_EXCEPTION_CHARS without redacting it (standard
+    library only): the end it keeps must start where a line starts, so that the service,
+    which redacts what it gets, sees a secret on the line it was printed on, with the word
+    it is known by, not the rest of it after a cut."""
+    secret = "Zq8vR2mK9xW4pL7nT3yB6cF1hJ5dS0gA"
+    kept = rca_callback.MAX_EXCEPTION_CHARS - rca_callback.EXCEPTION_HEAD_CHARS - 3
+    line = f"    conn = connect('postgresql://etl:{secret}@warehouse:5432/sales')\n"
+    error = 'psycopg2.OperationalError: password authentication failed for user "etl"'
+    # The end the callback keeps begins 12 characters into the password.
+    after_length = kept - (len(line) - line.index(secret) - 12)
+    frame = '  File "etl.py", line 7, in load\n'
+    padding = after_length - len(error)
+    after = frame * (padding // len(frame)) + "#" * (padding % len(frame)) + error
+    # And the head it keeps ends 10 characters into another.
+    head_secret = "Hb4nQ8sW2eR6tY0uI3oP7aS1dF5gJ9kL"
+    head_line = f"    conn = connect('postgresql://etl:{head_secret}@db01:5432/sales')\n"
+    opening = "Traceback (most recent call last):\n"
+    filler = rca_callback.EXCEPTION_HEAD_CHARS - len(opening) - head_line.index(head_secret) - 10
+    opening += "#" * (filler - 1) + "\n"
+    text = opening + head_line + "  step\n" * 3_000 + line + after
+    assert text[-kept:].startswith(secret[12:])
+    assert text[: rca_callback.EXCEPTION_HEAD_CHARS].endswith(head_secret[:10])
+    context = airflow_context()
+    context["exception"] = text
+
+    body = rca_callback.build_failure_body(context)
+    answer = webhook_client("/webhooks/airflow/", body)
+
+    assert answer.status_code == 202
+    stored = WebhookDelivery.objects.get(tracking_id=answer.json()["tracking_id"])
+    for part in (secret[12:], head_secret[:10]):
+        assert part not in body["exception"]
+        assert part not in stored.raw_body
+    assert body["exception"].endswith(error)
+    assert body["exception"].startswith("Traceback (most recent call last):")
