@@ -100,10 +100,12 @@ _GOES_ON_AFTER_MISS = re.compile(
 # ...]", structlog's and dbt's "[info     ]"). Airflow logs what a task's program prints at
 # INFO ({subprocess.py}, {pod_manager.py}: an error's lines, a traceback's frames), so a run of
 # such lines from one logger is informational only when none of them is not: the key
-# (`_quiet_key`) is the line's head up to its level and logger, digits left out.
+# (`_quiet_key`) is the line's head up to its level and logger, digits left out. A logger
+# follows its level as log4j's "INFO SparkContext:" or "INFO:root:"; after "INFO - " comes the
+# message (Airflow's), whose "psycopg2.errors.UniqueViolation:" or "DETAIL:" is no logger.
 _QUIET_LEVEL = re.compile(
     r"(?<![^\s\[|(,-])(?:INFO|DEBUG|TRACE)(?=[\s\]:/|,-]|$)"
-    r"(?:[\s\]:/|,-]*[A-Za-z_$][\w.$]*:(?!/))?|\[(?:info|debug|trace) *\]"
+    r"(?:[\s\]:/|,]*[A-Za-z_$][\w.$]*:(?!/))?|\[(?:info|debug|trace) *\]"
 )
 _DIGITS = re.compile(r"\d+")
 # Either kind says nothing of a failure, a condition or a requirement (`_FAILURE_WORDS`,

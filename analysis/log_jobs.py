@@ -781,7 +781,43 @@ def analyse(job: LogAnalysisJob, mined: MiningResult, progress: _Progress) -> di
     similar = _similar(cause, error_type, job.ticket_id)
     progress.update(Status.ANALYSING, 90, "root-cause analysis")
     rca = _rca(job, mined, error_type, similar)
+    if mined.warnings_only:
+        rca = warned_rca(mined, rca)
     return build_report(mined, error_type, similar, rca)
+
+
+_RULES_FAILED = "The pipeline failed: "
+
+
+def warned_rca(mined: MiningResult, rca: dict[str, Any]) -> dict[str, Any]:
+    """The RCA of a log whose failure is an exception of a WARN record, of a known cause (no
+    error in the log): it says that the log does not show the run failed (a run goes on after
+    what it logs as a warning: a lost task retried, a call that recovered) before the cause
+    that exception names, so a run that succeeded is not reported as failed outright."""
+    inner = mined.innermost_cause
+    if inner is not None:
+        where = f"line {inner.innermost.line}: {inner.innermost.type}"
+    else:
+        where = f"line {mined.failure.line}" if mined.failure is not None else "no line"
+    cause = rca["root_cause"]
+    # The rules' "The pipeline failed: <cause>" states what the log does not show.
+    if cause.startswith(_RULES_FAILED):
+        cause = cause[len(_RULES_FAILED) :]
+    lead = (
+        f"The log holds no error, only an exception logged as a warning ({where}), so it does "
+        "not show that the run failed: a run goes on after what it logs as a warning (a lost "
+        "task retried, a call that recovered). If the run did fail, this is the likely cause: "
+    )
+    return {
+        **rca,
+        "root_cause": lead + cause,
+        "recommendations": [
+            "Check whether the run failed: if it succeeded, the warning was handled; if it "
+            "failed, analyse the log of the attempt that failed, which holds its error.",
+            *rca["recommendations"],
+        ],
+        "rca_note": f"{rca['rca_note']}; no error in the log, only a warning's exception",
+    }
 
 
 def _similar(cause: str, error_type: str, exclude: str | None) -> list[tuple[Ticket, float]]:
@@ -870,6 +906,10 @@ def rule_rca_errors(mined: MiningResult) -> list[str]:
         # message (dbt's detail of an error) are kept.
         first, _, rest = excerpt.cause.partition("\n")
         parsed = parser.parse(first)
+        if parsed.format == "airflow":
+            # A line of a program's output the task logged (dbt's, spark-submit's): its header too.
+            carried = parser.parse(parsed.message)
+            parsed = carried if carried.header else parsed
         message = " ".join(f"{parsed.message}\n{rest}".split())
         logger = _LOG4J_LOGGER.match(message) if parsed.format in _LOG4J_FORMATS else None
         if logger:
@@ -983,7 +1023,8 @@ def build_report(
     for item in summary["rare_at_failure"]:
         add("rare line at the failure", item)
     for item in summary["rare_warnings"]:
-        add("rare warning", item)
+        # A rare pattern's first line may be an error's (one the failure came long after).
+        add("rare error" if item["level"] in ("ERROR", "FATAL") else "rare warning", item)
     evidence.sort(key=lambda e: (e["file"], e["line"]))
     return {
         **rca,

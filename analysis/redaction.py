@@ -802,6 +802,7 @@ def _email(m: re.Match[str], text: str) -> str:
 _EMAIL_ENCODED = re.compile(r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._+\-]{1,64}%40" + _EMAIL_DOMAIN)
 
 _WEAK_KEYS = frozenset({"token", "secret", "sig", "signature", "pass", "sas"})
+_DBT_SUMMARY = re.compile(r"PASS=\d+ WARN=\d+ ERROR=\d+ ")
 _ERROR_CODE = re.compile(r"[A-Z]{2,}[-_]?\d{2,}:?")
 _PROSE_FOLLOWS = re.compile(r"[ \t]+[A-Za-z(]")
 _IDENT_CHARS = frozenset(string.ascii_letters + string.digits + "_-.")
@@ -852,6 +853,8 @@ def _kv(m: re.Match[str], text: str) -> str:
     core = m["key"]
     if core in _SHORT_KEYS and m.start() > 0 and text[m.start() - 1].isalnum():
         return whole  # "xsig=", "mypass:" - not the short key word itself
+    if _DBT_SUMMARY.match(text, m.start()):
+        return whole  # dbt's "Done. PASS=12 WARN=0 ERROR=1 …": a count of the nodes passed
     if _is_placeholder(text, *m.span("val")):
         return whole
     if val[:2] in ("N'", "n'") and len(val) >= 3 and val[-1] == "'":

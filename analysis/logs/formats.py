@@ -65,7 +65,7 @@ _FORMATS: list[tuple[str, re.Pattern[str]]] = [
         "airflow",
         re.compile(
             r"\[(?P<ts>\d{4}-\d{2}-\d{2}[T ,]{1,2}\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?"
-            r"(?:\s?[A-Z]{2,5}|[+-]\d{2}:?\d{2}|Z)?)\]\s+\{[^}]{0,200}\}\s+"
+            r"(?:\s?[A-Z]{2,5}|\s?[+-]\d{2}(?::?\d{2})?|Z)?)\]\s+\{[^}]{0,200}\}\s+"
             + _LEVEL
             + r"\s+-\s?(?P<msg>.*)"
         ),
@@ -464,7 +464,7 @@ def parse_time(raw: str) -> datetime | None:
     base = text[:19] if text[:4].isdigit() and text[4] == "-" else text[:17]
     offset = None
     rest = text[len(base) :].lstrip("0123456789.,").strip()
-    if re.match(r"[+-]\d{2}:?\d{2}$", rest):
+    if re.match(r"[+-]\d{2}(?::?\d{2})?$", rest):  # +0700, +07:00, or +07 (Python's %Z)
         offset = rest
     for fmt in _TIME_FORMATS:
         try:
@@ -474,7 +474,7 @@ def parse_time(raw: str) -> datetime | None:
         if offset:
             sign = 1 if offset[0] == "+" else -1
             digits = offset[1:].replace(":", "")
-            minutes = sign * (int(digits[:2]) * 60 + int(digits[2:]))
+            minutes = sign * (int(digits[:2]) * 60 + int(digits[2:] or 0))
             return (value - timedelta(minutes=minutes)).replace(tzinfo=UTC)
         return value.replace(tzinfo=UTC)
     return None

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from operator import eq
 from typing import Any
@@ -150,6 +150,8 @@ _ERROR_LEVELS = frozenset({"ERROR", "FATAL"})
 # failure (Hadoop's "INFO RetryInvocationHandler: java.net.ConnectException: ... Trying to
 # failover"): it is never the failure by itself.
 _QUIET_LEVELS = frozenset({"TRACE", "DEBUG", "INFO"})
+# The levels a line of a program's output carries over to the record a task logged it as.
+_LOUD_LEVELS = frozenset({"WARN", "ERROR", "FATAL"})
 # The formats of Java loggers' lines (log4j, Spark's): no Python traceback is one of their
 # records' exceptions (`LogMiner._record_level`).
 _JAVA_LOG_FORMATS = frozenset({"spark-log4j", "log4j"})
@@ -488,6 +490,7 @@ class LogMiner:
     def __init__(self) -> None:
         self._drain = _Drain(on_evict=self._retire)
         self._parser = LineParser()
+        self._carried_parser = LineParser()  # the lines of programs' output (``_carried``)
         self._cache: dict[str, int] = {}
         self._cache_chars = 0
         # The live patterns (those Drain keeps), by cluster id; of those it let go, what the
@@ -525,6 +528,7 @@ class LogMiner:
         self._continued: Excerpt | None = None
         self._continued_lines = 0
         self._continued_format = ""
+        self._continued_carried = False  # that error is a line a task logged of its program's
         # Exceptions.
         self._chains: deque[ExceptionChain] = deque(maxlen=MAX_CHAINS_KEPT)
         self._first_chain: ExceptionChain | None = None
@@ -540,6 +544,9 @@ class LogMiner:
         self._py_state = ""  # "frames", "after", "chained"
         self._py_pending: list[ExceptionLink] = []
         self._py_message_lines = 0  # lines after the exception line that continue its message
+        # Of a traceback printed inside records (``_record_source``), the source of its first
+        # line; "" for one printed as it is.
+        self._py_embedded = ""
         self._in_traceback = False  # the current line is part of a Python traceback's frames
         self._unframed = ""  # the current line without an exception group's bar
 
@@ -552,6 +559,11 @@ class LogMiner:
             self._header_line = 0
         self.lines += 1
         parsed = self._parser.parse(line.text)
+        carried = self._carried(parsed)
+        raised = False
+        if carried is not None and carried.header and carried.level in _LOUD_LEVELS:
+            parsed = replace(parsed, level=carried.level)
+            raised = True
         if parsed.header:
             self._formats[parsed.format] += 1
             if parsed.time is not None:
@@ -597,7 +609,25 @@ class LogMiner:
             self._failure_context.append(excerpt)
             self._after_failure -= 1
         self._context.append(excerpt)
-        self._follow_message(parsed, excerpt if is_error else None)
+        # The lines after a program's error that the task logged go on with it as the
+        # program's own would (dbt's indented detail of an error).
+        follow = carried if carried is not None and (raised or self._continued_carried) else parsed
+        if is_error:
+            self._continued_carried = raised
+        self._follow_message(follow, excerpt if is_error else None)
+
+    def _carried(self, parsed: ParsedLine) -> ParsedLine | None:
+        """The line of a program's output an Airflow task logged as a record of its own
+        (``{subprocess.py:93} INFO - 03:14:54  Database Error in model …``, ``{spark_submit.py}
+        INFO - 24/05/01 10:00:01 ERROR …``), parsed as that program's; None for any other line.
+        Only a message starting with a digit (a time, a date) or indented (the detail after
+        an error) is read: most records are neither."""
+        if not parsed.header or parsed.format != "airflow" or parsed.level not in _QUIET_LEVELS:
+            return None
+        first = parsed.message[:1]
+        if not (first.isdigit() or first in (" ", "\t")):
+            return None
+        return self._carried_parser.parse(parsed.message)
 
     def _follow_message(self, parsed: ParsedLine, error: Excerpt | None) -> None:
         """An error's message continued on the lines after it (``ParsedLine.continues``, up to
@@ -726,6 +756,18 @@ class LogMiner:
             self._in_traceback = True
             return False
         self._unframed = text
+        # A traceback a task's program printed, which the task logs a line a record (Airflow's
+        # BashOperator: "[ts] {subprocess.py:93} INFO - Traceback …"): its lines are read from
+        # the records' messages while they come from the logger that began it.
+        embedded = (
+            self._py is not None
+            and parsed.header
+            and bool(self._py_embedded)
+            and _record_source(text, parsed.message) == self._py_embedded
+        )
+        if embedded:
+            text = parsed.message
+            stripped = text.strip()
         # Python tracebacks.
         if stripped == _PY_TRACEBACK or stripped.endswith(_PY_TRACEBACK):
             if self._py is None or self._py_state != "chained":
@@ -733,6 +775,11 @@ class LogMiner:
                 self._end_py()
                 self._py = ExceptionChain(line.file, line.number, self._time, "python", text)
                 self._py.level = self._record_level(line, python=True)
+                self._py_embedded = (
+                    _record_source(text, parsed.message)
+                    if parsed.header and parsed.message.strip() == _PY_TRACEBACK
+                    else ""
+                )
             self._py_state = "frames"
             self._in_traceback = True
             return False
@@ -742,7 +789,7 @@ class LogMiner:
                     self._in_traceback = True
                     return False
                 match = _PY_EXC_LINE.match(stripped)
-                if match and not parsed.header:
+                if match and (embedded or not parsed.header):
                     message = match["msg"] or ""
                     link = ExceptionLink(match["type"], message[:EXCEPTION_CHARS], line.number)
                     if not self._py_pending:  # Python prints the innermost cause first
@@ -759,7 +806,7 @@ class LogMiner:
                 if stripped in _PY_CHAIN_LINES:
                     self._py_state = "chained"
                     return False
-                if not parsed.header and self._py_message_lines < PY_MESSAGE_LINES:
+                if (embedded or not parsed.header) and self._py_message_lines < PY_MESSAGE_LINES:
                     # The rest of a multi-line message (psycopg2's "\tThis probably means
                     # ...", SQLAlchemy's "[SQL: ...]"): the chain may still go on after it.
                     # Still read below: Py4JJavaError's message is a Java exception.
@@ -856,6 +903,7 @@ class LogMiner:
         chain, self._py = self._py, None
         links, self._py_pending = self._py_pending, []
         self._py_state = ""
+        self._py_embedded = ""
         if chain is not None and links:
             chain.text = f"{links[-1].type}: {links[-1].message}".rstrip(": ")
             # Python prints the original exception first: reverse to outermost → innermost.
@@ -1089,6 +1137,16 @@ def _states_no_cause(chain: ExceptionChain) -> bool:
     inner = chain.innermost
     message = chain.cause_message or inner.message
     return states_no_cause(message) or bool(_EXIT_CODE_ONLY.fullmatch(message))
+
+
+_HEADER_TIME = re.compile(r"\d{2,4}[-/]\d\d[-/]\d\d[T ,]*\d\d:\d\d:\d\d(?:[.,]\d+)?")
+
+
+def _record_source(text: str, message: str) -> str:
+    """What a record's line says before its message, without its time: its level and logger
+    (``{subprocess.py:93} INFO - ``), the same for each line a program printed."""
+    head = text[: len(text) - len(message)] if message and text.endswith(message) else text
+    return _HEADER_TIME.sub("", head, count=1)
 
 
 def is_frame(text: str) -> bool:

@@ -262,3 +262,22 @@ def test_a_failure_stated_in_a_whole_word_between_huge_ends_is_read(above: bool)
     assert (len(huge) > 2 * INFORMATIONAL_SPAN) is above
     assert classify_error(huge).error_type == classify_error(error).error_type != "Unknown"
     assert error in scan_window(huge)
+
+
+def test_an_exception_a_task_logs_at_info_is_its_message_not_a_logger_name() -> None:
+    """After Airflow's "INFO - " comes the message: the program's exception and the lines after
+    it ("DETAIL: Key … already exists") are one run of its output with the traceback, kept
+    with it, not runs of their own loggers ("psycopg2.errors.UniqueViolation:", "DETAIL:")."""
+    head = "[2024-01-10, 10:00:02 UTC] {subprocess.py:93} INFO - "
+    message = "\n".join(
+        [
+            head + "Traceback (most recent call last):",
+            head + '  File "/opt/etl/load.py", line 10, in <module>',
+            head + "psycopg2.errors.UniqueViolation: duplicate key value violates unique "
+            'constraint "orders_pkey"',
+            head + "DETAIL:  Key (order_id)=(1042) already exists.",
+            "[2024-01-10, 10:00:02 UTC] {taskinstance.py:1937} ERROR - Task failed with exception",
+        ]
+    )
+    assert informational_lines(message) == ""
+    assert without_informational_lines(message) == message

@@ -862,3 +862,19 @@ def test_binary_behind_a_byte_order_mark_is_still_refused(tmp_path, data):
     path.write_bytes(data)
     with pytest.raises(LogReadError, match="binary data"):
         list(LogReader([LogSource(path, "blob.bin")]))
+
+
+@pytest.mark.parametrize(
+    ("zone", "utc_hour"),
+    [("+07", 3), ("+0700", 3), ("+07:00", 3), ("-05", 15), ("UTC", 10)],
+)
+def test_an_airflow_line_whose_zone_is_an_hours_offset_is_an_airflow_record(zone, utc_hour):
+    """Python's %Z names a fixed-offset zone by its hours ("+07"): an Airflow deployment set to
+    Asia/Bangkok writes ``[2023-09-08, 10:14:54 +07]``."""
+    parsed = LineParser().parse(
+        f"[2023-09-08, 10:14:54 {zone}] {{subprocess.py:94}} INFO - Command exited with "
+        "return code 1"
+    )
+    assert (parsed.header, parsed.format, parsed.level) == (True, "airflow", "INFO")
+    assert parsed.time == datetime(2023, 9, 8, utc_hour, 14, 54, tzinfo=UTC)
+    assert parsed.message == "Command exited with return code 1"

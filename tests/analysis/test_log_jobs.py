@@ -1785,3 +1785,87 @@ def test_an_airflow_3_log_file_shows_its_records_as_the_rest_api_reading_does(ai
         "[2025-12-10T00:00:01.100000Z] {airflow.task} INFO - Connecting to warehouse host=db-01",
     ]
     assert uploaded["innermost_cause"]["type"] == "psycopg2.OperationalError"
+
+
+# A task that succeeded after a warning whose exception is of a known cause (the metadata
+# database refused a connection, and the retry went through).
+AIRFLOW_SUCCESS_AFTER_A_KNOWN_WARNING = """\
+[2024-05-14, 09:00:01 UTC] {taskinstance.py:2193} INFO - Starting attempt 1 of 3
+[2024-05-14, 09:00:04 UTC] {retries.py:92} WARNING - Query failed, retrying in 5 s
+Traceback (most recent call last):
+  File "/opt/airflow/dags/load.py", line 30, in load
+    conn = psycopg2.connect(dsn)
+psycopg2.OperationalError: connection to server at "pg-01" (10.0.0.5), port 5432 failed: \
+Connection refused
+[2024-05-14, 09:00:20 UTC] {python.py:201} INFO - Done. Returned value was: 1042
+[2024-05-14, 09:00:20 UTC] {taskinstance.py:1138} INFO - Marking task as SUCCESS.
+"""
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("log", "cause"),
+    [
+        (AIRFLOW_SUCCESS_AFTER_A_KNOWN_WARNING, "line 6: psycopg2.OperationalError"),
+        (
+            (LOGS / "spark_executor_oom.log").read_text(),
+            "line 2: java.lang.OutOfMemoryError",
+        ),
+    ],
+    ids=["airflow-success", "spark-lost-task-oom"],
+)
+def test_a_log_whose_only_exception_of_a_known_cause_is_a_warnings_is_not_reported_failed(
+    log, cause
+):
+    """The cause is still analysed (Spark logs a lost task's OOM at WARN), but the report does
+    not say the run failed: the log shows a warning, not an error."""
+    report = analysed("task.log", log)
+    assert report["no_error"] is False
+    assert report["error_type"] != "Unknown"
+    assert report["root_cause"].startswith(
+        f"The log holds no error, only an exception logged as a warning ({cause}), so it does "
+        "not show that the run failed"
+    ), report["root_cause"]
+    assert "If the run did fail, this is the likely cause: " in report["root_cause"]
+    assert "The pipeline failed" not in report["root_cause"]
+    assert report["recommendations"][0].startswith("Check whether the run failed")
+    assert report["rca_note"].endswith("no error in the log, only a warning's exception")
+
+
+# An error long before the failure (not its burst) whose pattern is rare: evidence as an error.
+EARLY_RARE_ERROR_THEN_FAILURE = """\
+2024-05-14 09:00:00 ERROR loader - batch 1 rejected: quota exceeded
+2024-05-14 09:01:00 ERROR sink - schema registry returned an unexpected payload
+2024-05-14 09:30:00 INFO loader - resumed
+2024-05-14 09:40:00 ERROR loader - job aborted after 3 attempts
+"""
+
+
+@pytest.mark.django_db
+def test_a_rare_error_long_before_the_failure_is_evidence_as_an_error_not_a_warning():
+    report = analysed("run.log", EARLY_RARE_ERROR_THEN_FAILURE)
+    roles = {e["line"]: e["role"] for e in report["evidence"]}
+    assert roles[1] == "first error" and roles[4] == "failure"
+    assert roles[2] == "rare error"
+
+
+@pytest.mark.django_db
+def test_a_dbt_error_an_airflow_task_logged_of_its_program_is_the_failure():
+    """A real Airflow 2 task log of a dbt run (astronomer-cosmos issue #521, a deployment at
+    UTC+7): dbt's "Database Error in model" comes as an INFO record of the task's subprocess;
+    it is the failure, read with the database's message dbt writes after it."""
+    report = analysed("attempt=1.log", (LOGS / "airflow_cosmos_dbt_database_error.log").read_text())
+    assert report["no_error"] is False
+    # The relation name dbt built has too many parts: a profile's setting, which a rule names.
+    assert report["error_type"] == "ConfigurationError"
+    failure = next(e for e in report["evidence"] if e["role"] == "failure")
+    assert (failure["line"], failure["level"], failure["time"]) == (
+        6,
+        "ERROR",
+        "2023-09-08T03:14:54Z",
+    )
+    assert "Database Error in model customers" in failure["text"]
+    root_cause = report["root_cause"]
+    assert "'public.airflow.public.customers__dbt_backup' (dbt model 'customers')" in root_cause
+    # dbt's time of day is no part of the error quoted.
+    assert "“Database Error in model customers (models/customers.sql) improper" in root_cause

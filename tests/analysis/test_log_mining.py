@@ -150,6 +150,50 @@ def test_a_wrapper_naming_no_cause_does_not_defer_to_an_error_long_before_it(ear
     )
 
 
+_SUBPROCESS = "[2024-01-10, 10:00:02 UTC] {subprocess.py:93} INFO - "
+# What BashOperator logs of a Python program that failed: each line it printed, a record of
+# its own, then its own exception naming only the exit code.
+BASH_PROGRAM_TRACEBACK = [
+    "[2024-01-10, 10:00:00 UTC] {subprocess.py:75} INFO - Running command: ['/bin/bash', '-c', "
+    "'python /opt/etl/load.py']",
+    _SUBPROCESS + "Traceback (most recent call last):",
+    _SUBPROCESS + '  File "/opt/etl/load.py", line 10, in <module>',
+    _SUBPROCESS + '    cur.execute("select * from sales")',
+    _SUBPROCESS + 'psycopg2.errors.UndefinedTable: relation "sales" does not exist',
+    _SUBPROCESS + "LINE 1: select * from sales",
+    "[2024-01-10, 10:00:02 UTC] {subprocess.py:97} INFO - Command exited with return code 1",
+    "[2024-01-10, 10:00:02 UTC] {taskinstance.py:1937} ERROR - Task failed with exception",
+    "Traceback (most recent call last):",
+    '  File "/usr/local/lib/python3.8/site-packages/airflow/operators/bash.py", line 210, in '
+    "execute",
+    "    raise AirflowException(",
+    "airflow.exceptions.AirflowException: Bash command failed. The command returned a non-zero "
+    "exit code 1.",
+    "[2024-01-10, 10:00:02 UTC] {taskinstance.py:1400} INFO - Marking task as FAILED.",
+]
+
+
+def test_a_programs_traceback_logged_a_record_a_line_is_the_cause_the_operator_wraps():
+    """The program's exception is read from the records' messages whatever its name (psycopg2's
+    ``errors.UndefinedTable`` ends in no ``Error``): it is what BashOperator's exit code wraps,
+    and its frames are no patterns."""
+    lines = [LogLine("attempt=1.log", n, text) for n, text in enumerate(BASH_PROGRAM_TRACEBACK, 1)]
+    result = mine_lines(lines)
+    chain = result.innermost_cause
+    assert chain is not None
+    assert chain.language == "python"
+    inner = chain.innermost
+    assert (inner.type, inner.message, inner.line) == (
+        "psycopg2.errors.UndefinedTable",
+        'relation "sales" does not exist',
+        5,
+    )
+    assert "LINE 1: select * from sales" in chain.cause_message
+    assert "Command exited" not in chain.cause_message
+    assert not any('File "' in p["template"] for p in result.patterns)
+    assert result.failure is not None and result.failure.line == 8
+
+
 @pytest.mark.parametrize(
     "last",
     [

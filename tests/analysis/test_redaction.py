@@ -422,6 +422,9 @@ CLEAN_CASES = [
     "InvalidConfigurationValueException: 403 AuthorizationPermissionMismatch",
     "Unable to load SAS token provider class: java.lang.ClassNotFoundException for "
     "fs.azure.sas.token.provider.type com.contoso.lake.MySasTokenProvider2",
+    # dbt's run summary counts the nodes that passed (an Airflow task log of a dbt run).
+    "03:14:54  Done. PASS=0 WARN=0 ERROR=1 SKIP=0 TOTAL=1",
+    "Done. PASS=12 WARN=1 ERROR=0 SKIP=2 NO-OP=0 TOTAL=15",
 ]
 
 
