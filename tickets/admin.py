@@ -20,6 +20,7 @@ from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import EmptyPage, Page, Paginator
 from django.db import connection
 from django.db.models import Exists, Max, Min, OuterRef, Q, QuerySet
+from django.db.models.fields.json import KeyTransform
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -30,6 +31,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from analysis.tasks import request_fresh_rca
 from integrations import fanout
 from integrations.models import OutboundDelivery, Remediation
+from integrations.parsers.azure_monitor import EVENT_TITLE, alert_event_title
 from tickets import incidents, jira_status, lifecycle, resolutions, rollup, rules
 from tickets.lifecycle import Actor, TransitionError
 from tickets.login_throttle import ThrottledAdminAuthenticationForm
@@ -401,6 +403,27 @@ class TicketChangeList(ChangeList):
         super().get_results(request)
         if (self.show_all and self.can_show_all) or not self.multi_page:
             self.result_list = self.queryset[: self.list_max_show_all]
+        self.result_list = _named_by_their_event(list(self.result_list))
+
+
+def _named_by_their_event(tickets: list[Ticket]) -> list[Ticket]:
+    """The page's tickets, each with the name the list shows (`listed_name`): a Service Health
+    alert's is the event Azure titled, as its page and the API name it (`ticket_title`), where
+    its rule's name ("sh-all") was on every one; any other's its pipeline. The titles are read
+    in one more query, by the page's Azure Monitor ids: the list's own defers
+    `affected_entity` (a Service Health alert's lists every service and region), and reading
+    it there, or a key of it, would read it for every ticket a list sorted by a column
+    sorts."""
+    alerts = [ticket.pk for ticket in tickets if ticket.processing_mode == Source.AZURE_MONITOR]
+    titles: dict[str, str] = {}
+    if alerts:
+        event = KeyTransform(EVENT_TITLE, "affected_entity")
+        for pk, title in Ticket.objects.filter(pk__in=alerts).values_list("pk", event):
+            if named := alert_event_title({EVENT_TITLE: title}):
+                titles[pk] = named
+    for ticket in tickets:
+        ticket.listed_name = titles.get(ticket.pk) or ticket.pipeline  # type: ignore[attr-defined]
+    return tickets
 
 
 @admin.register(Ticket)
@@ -410,7 +433,7 @@ class TicketAdmin(ReadOnlyPageAdmin):
         "status",
         "severity",
         "priority",
-        "pipeline",
+        "name_display",
         "error_type",
         "finops_team",
         "sla_remaining_display",
@@ -582,9 +605,15 @@ class TicketAdmin(ReadOnlyPageAdmin):
 
     # --- columns and read-only displays --------------------------------------------------
 
+    @admin.display(description="name", ordering="pipeline")
+    def name_display(self, ticket: Ticket) -> str:
+        return getattr(ticket, "listed_name", ticket.pipeline)
+
     @admin.display(description="SLA left", ordering="sla_deadline")
     def sla_remaining_display(self, ticket: Ticket) -> str:
         remaining = ticket.sla_remaining()
+        if ticket.sla_deadline is None and ticket.sla_status == SlaStatus.PENDING:
+            return "No SLA"  # none runs: a quiet Service Health notice (lifecycle.runs_sla_clock)
         if remaining is None:
             return format_html('<span style="color:#2e7d32">{}</span>', ticket.sla_status)
         seconds = int(remaining.total_seconds())

@@ -293,7 +293,7 @@ class TicketOrderingFilter(StrictOrderingFilter):
     def _urgency(request: Request) -> list[str]:
         """The default order: for a list of statuses whose SLA clock stopped only
         (`?status=acknowledged`), the same order as newest first (`by_urgency_in_status`), one
-        status's read from `ticket_status_recent`; in `ticket_urgency`'s order every open and
+        status's read from `ticket_status_recent`; in `ticket_urgency_v2`'s order every open and
         in-progress ticket came first and was walked past (25,029 at 100,000 tickets: 447 ms)."""
         statuses = set(request.query_params.getlist("status"))
         if statuses and not statuses & {str(status) for status in SLA_RUNNING}:

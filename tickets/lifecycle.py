@@ -22,6 +22,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from analysis.redaction import redact
+from integrations.events import SERVICE_HEALTH_NOTICE
 from rca_project import compiled_sql
 from rca_project.observability import SLA_BREACHES
 from tickets.models import (
@@ -184,10 +185,22 @@ def tell(ticket_id: str, action: str, actor: Actor) -> None:
     transaction.on_commit(lambda: ticket_changed.send(sender=Ticket, **change))
 
 
+def runs_sla_clock(details: dict[str, Any] | None) -> bool:
+    """False for a Service Health notice (a planned maintenance, an action required:
+    `SERVICE_HEALTH_NOTICE`) while notices page nobody (SERVICE_HEALTH_NOTICES_PAGE off): no
+    response is asked of anyone, so its ticket has no SLA clock (no deadline, "No SLA"), and is
+    neither Met nor Breached."""
+    return not (
+        (details or {}).get(SERVICE_HEALTH_NOTICE) and not settings.SERVICE_HEALTH_NOTICES_PAGE
+    )
+
+
 def _stop_sla_clock(ticket: Ticket, now: Any) -> None:
-    """The response is in (acknowledged, or resolved before anyone acknowledged)."""
-    if ticket.sla_status == SlaStatus.PENDING:
-        in_time = ticket.sla_deadline is None or now <= ticket.sla_deadline
+    """The response is in (acknowledged, or resolved before anyone acknowledged). A ticket
+    with no deadline has no clock (`runs_sla_clock`): it stays Pending, neither Met nor
+    Breached, and counts in no SLA compliance."""
+    if ticket.sla_status == SlaStatus.PENDING and ticket.sla_deadline is not None:
+        in_time = now <= ticket.sla_deadline
         ticket.sla_status = SlaStatus.MET if in_time else SlaStatus.BREACHED
 
 
@@ -240,11 +253,14 @@ def _apply(ticket: Ticket, action: str, actor: Actor, now: Any) -> None:
                 # is not fixed): "succeeded" would go on saying the rerun fixed it until a next
                 # proposal, if any. The remediation itself keeps its outcome.
                 ticket.remediation_status = ""
-        if ticket.sla_status == SlaStatus.MET:
+        no_clock_yet = ticket.sla_status == SlaStatus.PENDING and ticket.sla_deadline is None
+        if ticket.sla_status == SlaStatus.MET or (no_clock_yet and runs_sla_clock(ticket.details)):
             # Answered in time, and now it needs an answer again: a fresh response clock from
             # the reopen, its priority's, as a regression gets (the old deadline, long passed,
             # breached it at once). A Breached stays Breached; a clock still running (a taken
-            # ticket's) keeps its deadline.
+            # ticket's) keeps its deadline. One with no clock (a quiet Service Health notice)
+            # starts one only once it asks for a response (an outage now: `_escalate_notice`
+            # in tickets/services.py).
             ticket.sla_status = SlaStatus.PENDING
             ticket.sla_deadline = now + timedelta(seconds=ticket.sla_seconds)
 
@@ -369,7 +385,8 @@ def regress(
     occurrence_count: int,
     join: Callable[[Ticket], str | None] | None = None,
 ) -> Ticket:
-    """A repeat of a resolved failure: reopen the ticket as a regression with a fresh SLA.
+    """A repeat of a resolved failure: reopen the ticket as a regression with a fresh SLA
+    clock (none for a quiet Service Health notice: `runs_sla_clock`).
     `join`: called with the reopened ticket before its change is announced; the incident it
     put the ticket in (`incidents.regress`), if any, is the change's `through_incident`."""
     with transaction.atomic():
@@ -383,7 +400,9 @@ def regress(
         ticket.regressed_at = now
         ticket.regression_count += 1
         ticket.sla_status = SlaStatus.PENDING
-        ticket.sla_deadline = now + timedelta(seconds=ticket.sla_seconds)
+        ticket.sla_deadline = (
+            now + timedelta(seconds=ticket.sla_seconds) if runs_sla_clock(ticket.details) else None
+        )
         ticket.save(
             update_fields=[
                 *_TRACKED,

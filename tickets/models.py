@@ -70,7 +70,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce, Lower
+from django.db.models.functions import Lower
 from django.utils import timezone
 from pgvector.django import CosineDistance, HnswIndex, VectorField
 
@@ -184,6 +184,19 @@ class IntervalSinceOrigin(Func):
     output_field = DurationField()
 
 
+class IntervalAfterEveryDeadline(Func):
+    """A moment as the interval since 2000-01-01 plus a million days (2,737 years): later
+    moments give longer intervals, every one longer than any `IntervalSinceOrigin` of a real
+    deadline and shorter than any `IntervalUntilFarFuture` (of moments before the year 4600).
+    In days, not years: an interval of months comes back to Python as days, and the API's
+    cursor, which holds it, would name another value."""
+
+    template = (
+        "((%(expressions)s - TIMESTAMPTZ '2000-01-01 00:00:00+00') + INTERVAL '1000000 days')"
+    )
+    output_field = DurationField()
+
+
 class IntervalUntilFarFuture(Func):
     """A moment as the interval until the year 9999: later moments give shorter intervals,
     and every one is longer than any `IntervalSinceOrigin` of a real deadline."""
@@ -204,14 +217,18 @@ def severity_rank_expression() -> Case:
 def urgency_expression() -> Case:
     """Ascending is most urgent first. A ticket whose SLA clock runs is keyed by its deadline,
     so breached tickets (deadline passed) come first, the most overdue first, then the least
-    time left; a ticket whose clock stopped (any other status) comes after all of them, newest
-    first. Built from immutable SQL only (a timestamptz minus a timestamptz literal is an
-    interval; EXTRACT on a timestamptz would not be), so the `ticket_urgency` index holds it."""
+    time left; an open or in-progress ticket with no clock (no deadline: a quiet Service Health
+    notice, `lifecycle.runs_sla_clock`) after those, oldest first; a ticket whose clock
+    stopped (any other status) after all of them, newest first. Built from immutable SQL only
+    (a timestamptz minus a timestamptz literal is an interval; EXTRACT on a timestamptz would
+    not be), so the `ticket_urgency_v2` index holds it."""
     return Case(
         When(
             status__in=SLA_RUNNING,
-            then=IntervalSinceOrigin(Coalesce(F("sla_deadline"), F("timestamp"))),
+            sla_deadline__isnull=False,
+            then=IntervalSinceOrigin(F("sla_deadline")),
         ),
+        When(status__in=SLA_RUNNING, then=IntervalAfterEveryDeadline(F("timestamp"))),
         default=IntervalUntilFarFuture(F("timestamp")),
         output_field=DurationField(),
     )
@@ -419,14 +436,15 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         return self.with_severity_rank().annotate(urgency=urgency_expression())
 
     def by_urgency(self) -> TicketQuerySet:
-        """Most urgent first: breached, then least SLA time left, then severity (the board,
-        the API's default ordering and admin all use this)."""
+        """Most urgent first: breached, then least SLA time left, then severity; open tickets
+        with no SLA clock after those, then the others (`urgency_expression`; the board, the
+        API's default ordering and admin all use this)."""
         return self.with_urgency().order_by(*URGENCY_ORDERING)
 
     def by_urgency_in_status(self, status: str) -> TicketQuerySet:
         """`by_urgency` for tickets of one status. Where the status's SLA clock is stopped, the
         urgency is the time from the timestamp to the year 9999, so the same order is newest
-        first: read that way, from `ticket_status_recent`, not from `ticket_urgency`, where the
+        first: read that way, from `ticket_status_recent`, not from `ticket_urgency_v2`, where the
         tickets whose clock runs (every open and in-progress one) come first and were walked
         past, one by one, to reach the first acknowledged ticket."""
         if status in SLA_RUNNING:
@@ -855,7 +873,7 @@ class Ticket(models.Model):
                 urgency_expression(),
                 severity_rank_expression(),
                 F("id"),
-                name="ticket_urgency",
+                name="ticket_urgency_v2",
             ),
             models.Index(
                 fields=["group_key", "-last_seen"],

@@ -170,12 +170,12 @@ def severity_raised_to(ticket: Ticket, severity: Severity) -> dict[str, Any]:
     raised: dict[str, Any] = {"severity": severity, "priority": priority}
     if ticket.sla_status != SlaStatus.PENDING:
         return raised
-    started = (
-        ticket.sla_deadline - timedelta(seconds=ticket.sla_seconds)
-        if ticket.sla_deadline is not None
-        else ticket.timestamp
-    )
     sla_seconds = sla_seconds_for(priority)
+    if ticket.sla_deadline is None:
+        # No clock runs (a quiet Service Health notice: `lifecycle.runs_sla_clock`): none
+        # starts with the raise.
+        return {**raised, "sla_seconds": sla_seconds}
+    started = ticket.sla_deadline - timedelta(seconds=ticket.sla_seconds)
     return {
         **raised,
         "sla_seconds": sla_seconds,

@@ -63,6 +63,7 @@ from tickets.databricks_workspace import error_fetchable, run_page_link
 from tickets.fingerprints import failure_fingerprint
 from tickets.lifecycle import Actor
 from tickets.models import (
+    SLA_RUNNING,
     ActorKind,
     AttachTarget,
     AuditLog,
@@ -203,10 +204,12 @@ def _escalate_notice(ticket_id: str, event: FailureEvent, actor: Actor) -> None:
     lowered), audited and announced `escalated`, which pages it once if it was left unpaged as
     a notice (integrations/fanout.py `page_escalated_notice`; a resolved one pages as its
     regression is processed, `page_if_left_unpaged`). Its SLA time becomes its (raised)
-    priority's, and a clock still running restarts at this update: the outage pages now, and
-    a notice announced days before would have been Breached as it paged; an ended notice's
-    regression (`lifecycle.regress`, after this) starts its clock with that time, not the
-    notice's 24 hours. Under the ticket's lock
+    priority's, and its clock starts at this update (a quiet notice had none:
+    `lifecycle.runs_sla_clock`), or restarts there when one ran (a notice that paged): the
+    outage pages now, and a notice announced days before would have been Breached as it
+    paged; an ended notice's regression (`lifecycle.regress`, after this) starts its clock
+    with that time, not the notice's 24 hours; an acknowledged one, answered, starts none
+    until it is reopened. Under the ticket's lock
     (`record_recurrence` took it): a redelivered update finds it a notice no more."""
     if event.details.get("alert_kind") != "service_health" or event.details.get(
         SERVICE_HEALTH_NOTICE
@@ -234,7 +237,7 @@ def _escalate_notice(ticket_id: str, event: FailureEvent, actor: Actor) -> None:
     raised = rules.severity_raised_to(ticket, event.severity_hint) if event.severity_hint else {}
     sla_seconds = rules.sla_seconds_for(raised.get("priority", ticket.priority))
     clock: dict[str, Any] = {"sla_seconds": sla_seconds}
-    if ticket.sla_status == SlaStatus.PENDING:
+    if ticket.sla_status == SlaStatus.PENDING and ticket.status in SLA_RUNNING:
         clock["sla_deadline"] = timezone.now() + timedelta(seconds=sla_seconds)
     Ticket.objects.filter(pk=ticket_id).update(details=details, **{**raised, **clock})
     if ticket.status != Status.RESOLVED:
@@ -1630,7 +1633,11 @@ def _create_ticket(
         error_type=error_type,
         affected_entity=event.resource,
         sla_seconds=sla_seconds,
-        sla_deadline=now + timedelta(seconds=sla_seconds),
+        sla_deadline=(
+            now + timedelta(seconds=sla_seconds)
+            if lifecycle.runs_sla_clock(event.details)
+            else None
+        ),
         finops_team=owner.finops_team,
         finops_owner=owner.finops_owner,
         finops_cost_center=owner.finops_cost_center,

@@ -177,16 +177,21 @@
   }
 
   /* Most urgent first, as the server orders a column (TicketQuerySet.by_urgency): a ticket
-   * whose SLA clock runs by its deadline (breached ones have the earliest), the others after
-   * them, newest first; then severity, then id. The Resolved column is ordered by resolution,
-   * the latest first (`_recently_resolved`). */
+   * whose SLA clock runs by its deadline (breached ones have the earliest), then an open or
+   * in-progress one with no clock (no deadline: a Service Health notice that pages nobody),
+   * oldest first, the others after them, newest first; then severity, then id. The Resolved
+   * column is ordered by resolution, the latest first (`_recently_resolved`). */
   const SLA_RUNNING = live.SLA_RUNNING;
   const SEVERITY_RANK = { Critical: 0, High: 1, Medium: 2, Low: 3 };
+  // Past every deadline (epoch milliseconds), short of 1e14 minus any moment.
+  const AFTER_EVERY_DEADLINE = 5e13;
 
   function urgency(node) {
     const data = node.dataset;
     const created = Date.parse(data.timestamp) || 0;
-    if (SLA_RUNNING[data.status]) return Date.parse(data.deadline) || created;
+    if (SLA_RUNNING[data.status]) {
+      return Date.parse(data.deadline) || AFTER_EVERY_DEADLINE + created;
+    }
     if (data.status === "resolved") return 1e14 - (Date.parse(data.resolvedAt) || created);
     return 1e14 - created;
   }

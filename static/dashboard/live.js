@@ -53,7 +53,9 @@
     const deadline = el.dataset.deadline ? Date.parse(el.dataset.deadline) : NaN;
     let state;
     let text;
-    if (status && !SLA_RUNNING[status]) {
+    // Still Pending with no deadline once its clock would have stopped: it never had one.
+    const neverRan = slaStatus === "Pending" && Number.isNaN(deadline);
+    if (status && !SLA_RUNNING[status] && !neverRan) {
       state = slaStatus === "Breached" ? "late" : "met";
       text = "SLA " + (slaStatus || "Met");
     } else if (Number.isNaN(deadline)) {

@@ -941,6 +941,37 @@ def test_a_resolved_ticket_shows_how_its_sla_ended_never_a_clock(
         assert browser.find_element(By.CSS_SELECTOR, '[data-live="sla_status"]').text in text
 
 
+def test_open_tickets_with_no_sla_clock_stay_below_those_whose_clock_runs_live(
+    asgi_server, short_lived_connections, browser
+):
+    """A Service Health notice that pages nobody has no SLA clock (no deadline): the board's
+    script took it as due at its creation, so a ticket whose clock runs, reopened live, was put
+    below a notice opened two hours before it, where the server (and a reload) puts it above.
+    Its clock reads "No SLA", open or answered."""
+    base = asgi_server
+    make_user("nina", "viewer", is_staff=True)
+    now = timezone.now()
+    notice_fields = {"severity": "Low", "priority": "P4", "sla_deadline": None}
+    notice = make_ticket(timestamp=now - timedelta(hours=2), **notice_fields)
+    answered_notice = make_ticket(status="acknowledged", sla_status="Pending", **notice_fields)
+    due_soon = make_ticket(sla_deadline=now + timedelta(minutes=30))
+    answered = make_ticket(status="acknowledged", sla_status="Met", sla_seconds=3600)
+
+    sign_in(browser, base, "nina")
+    assert shown_in(browser, "open") == [due_soon.pk, notice.pk]
+    time.sleep(1.2)  # at least one tick of the clocks
+    assert sla_of(browser, card_sla(notice.pk)) == ["No SLA", "none"]
+    assert sla_of(browser, card_sla(answered_notice.pk)) == ["No SLA", "none"]
+
+    mark_page(browser)
+    lifecycle.transition(answered.pk, "reopen", Actor("jira", "jira-bot"))  # due in an hour
+    wait(browser, lambda d: column_of(d, answered.pk) == "open")
+    expected = list(Ticket.objects.filter(status="open").by_urgency().values_list("id", flat=True))
+    assert expected == [due_soon.pk, answered.pk, notice.pk]
+    assert shown_in(browser, "open") == expected
+    assert not_reloaded(browser)
+
+
 def counts(driver: webdriver.Chrome) -> dict[str, str]:
     return driver.execute_script(
         "const found = {};"

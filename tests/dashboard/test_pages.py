@@ -620,8 +620,16 @@ def test_board_counts_a_column_up_to_its_count_limit(monkeypatch):
 
 
 def test_board_columns_put_the_most_urgent_first():
-    """A P2 with 58 minutes left comes before P4s with a day left, however new they are."""
+    """A P2 with 58 minutes left comes before P4s with a day left, however new they are; open
+    tickets with no SLA clock (Service Health notices that page nobody) after every ticket
+    whose clock runs, the oldest first: they were due at their creation, first of all."""
     now = timezone.now()
+    no_clock = [
+        make_ticket(
+            severity="Low", priority="P4", sla_deadline=None, timestamp=now - timedelta(days=d)
+        )
+        for d in (1, 2)
+    ]
     day_left = [
         make_ticket(severity="Low", priority="P4", sla_deadline=now + timedelta(hours=23 + i))
         for i in range(2)
@@ -635,7 +643,7 @@ def test_board_columns_put_the_most_urgent_first():
     html = client_for("viewer").get("/").content.decode()
 
     open_ids = re.findall(r'data-id="([^"]+)"', column_html(html, "open"))
-    expected = [breached, urgent, same_deadline_critical, day_left[0], day_left[1]]
+    expected = [breached, urgent, same_deadline_critical, *day_left, no_clock[1], no_clock[0]]
     assert open_ids == [ticket.pk for ticket in expected]
     acked_ids = re.findall(r'data-id="([^"]+)"', column_html(html, "acknowledged"))
     assert acked_ids == [acked_new.pk, acked_old.pk]  # clock stopped: newest first

@@ -1327,3 +1327,35 @@ def test_the_ticket_list_filtered_by_rca_source_counts_from_the_stats_index():
     for sql in counted:
         read = columns_read(sql, "tickets_ticket")
         assert "rca_source" in read and read <= indexed, (sql, read - indexed)
+
+
+def test_the_list_names_a_service_health_ticket_by_its_event_without_reading_it_in_the_list():
+    """Every Service Health ticket was listed as its rule ("sh-all"), where its page and the
+    API name the event Azure titled. The title is read for the page's Azure Monitor tickets
+    by their ids; the list's own statement still reads no affected entity."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.tickets.test_incidents import SUBSCRIPTIONS, post, service_health_alert
+
+    body = service_health_alert(
+        SUBSCRIPTIONS[0], "ZX9K-T01", title="Azure SQL Database - West Europe"
+    )
+    body["data"]["essentials"]["alertRule"] = "sh-all"
+    event_id = post(body, "/webhooks/azure-monitor/")["ticket_id"]
+    assert Ticket.objects.get(pk=event_id).pipeline == "sh-all"
+    make_ticket(1)
+    make_ticket(2, sla_deadline=None)  # no clock runs (a quiet notice): not "Pending" in green
+    client = staff("viewer")
+
+    with CaptureQueriesContext(connection) as queries:
+        html = client.get(CHANGELIST).content.decode()
+    assert ">Azure SQL Database - West Europe<" in html and ">sh-all<" not in html
+    assert ">pl_sales_1<" in html
+    assert html.count(">No SLA<") == 1
+    read = [q["sql"] for q in queries if 'FROM "tickets_ticket"' in q["sql"]]
+    entity = [sql for sql in read if "affected_entity" in sql]
+    assert len(entity) == 1 and '"tickets_ticket"."id" IN' in entity[0], entity
+    assert [sql for sql in read if "LIMIT" in sql and "affected_entity" not in sql], read
+    # Sorted by the column, by the rule's name (`pipeline`), as before.
+    assert client.get(CHANGELIST, {"o": "4"}).status_code == 200

@@ -1,15 +1,22 @@
-"""The SLA clock of a Service Health notice that escalates, through the webhook and the beat's
-breach pass against the real database."""
+"""The SLA clock of a Service Health notice (none while it pages nobody) and of one that
+escalates, through the webhook and the beat's breach pass against the real database."""
 
 from __future__ import annotations
 
+import importlib
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.db.models import F
 from django.utils import timezone
 
+from integrations.events import SERVICE_HEALTH_NOTICE
+from tests.api import jwt_client, make_ticket, make_user
 from tests.tickets.test_incidents import SUBSCRIPTIONS, post, service_health_alert
 from tickets import lifecycle
+from tickets import tasks as tickets_tasks
+from tickets.lifecycle import Actor
 from tickets.models import AuditLog, Ticket
 from tickets.vocabulary import SlaStatus
 
@@ -92,3 +99,152 @@ def test_a_notice_ended_and_back_as_an_outage_gets_its_outages_response_time(set
     assert before + timedelta(hours=1) <= outage.sla_deadline <= timezone.now() + timedelta(hours=1)
     lifecycle.mark_sla_breaches(timezone.now() + timedelta(hours=1, minutes=1))
     assert Ticket.objects.get(pk=ticket_id).sla_status == SlaStatus.BREACHED
+
+
+def _pass_hours(ticket_id: str, hours: int) -> None:
+    """As if the ticket was opened `hours` ago: its creation and deadline (if any) moved back."""
+    Ticket.objects.filter(pk=ticket_id).update(
+        timestamp=F("timestamp") - timedelta(hours=hours),
+        sla_deadline=F("sla_deadline") - timedelta(hours=hours),
+    )
+
+
+def _sla_stats() -> dict:
+    api = jwt_client(make_user("viewer", username="sla-reader"))
+    return api.get("/api/v1/stats/").json()["sla"]
+
+
+@pytest.mark.parametrize("notices_page", [False, True])
+def test_a_quiet_notice_has_no_sla_clock_and_is_neither_met_nor_breached(settings, notices_page):
+    """A planned maintenance that pages nobody asks no response of anyone: it had a P4 clock
+    of 24 hours all the same, so left alone a day the beat marked it Breached, and the
+    `Complete` that ended it counted it Met in the SLA compliance. With notices paging, it
+    keeps its clock as any page does."""
+    settings.SERVICE_HEALTH_NOTICES_PAGE = notices_page
+    ticket_id = post(update("MNT-930", "1", "Maintenance"), AZURE)["ticket_id"]
+    notice = Ticket.objects.get(pk=ticket_id)
+    assert (notice.severity, notice.priority, notice.sla_status) == ("Low", "P4", "Pending")
+    assert (notice.sla_deadline is None) is not notices_page
+
+    _pass_hours(ticket_id, 25)
+    assert tickets_tasks.mark_sla_breaches() == int(notices_page)  # the beat's task
+    left = Ticket.objects.get(pk=ticket_id)
+    assert left.sla_status == (SlaStatus.BREACHED if notices_page else SlaStatus.PENDING)
+    assert AuditLog.objects.filter(ticket_id=ticket_id, action="sla breached").exists() is (
+        notices_page
+    )
+
+    complete = update("MNT-930", "2", "Maintenance")
+    complete["data"]["alertContext"]["properties"]["stage"] = "Complete"
+    assert post(complete, AZURE)["outcome"] == "resolved"
+    ended = Ticket.objects.get(pk=ticket_id)
+    assert ended.status == "resolved"
+    assert ended.sla_status == (SlaStatus.BREACHED if notices_page else SlaStatus.PENDING)
+    assert ended.sla_deadline is None or notices_page
+
+    tickets_tasks.fold_ticket_stats()
+    sla = _sla_stats()
+    assert (sla["by_status"]["Met"], sla["by_status"]["Breached"]) == (0, int(notices_page))
+    assert sla["compliance"] == (0.0 if notices_page else None)
+
+
+def test_a_quiet_notice_answered_or_back_as_a_notice_starts_no_clock(settings):
+    """Acknowledged, a notice with no clock was Met (an answer in time to nothing asked); back
+    after its end as a notice again (a regression), it got a fresh 24 hours."""
+    settings.SERVICE_HEALTH_NOTICES_PAGE = False
+    at = timezone.now()
+
+    def published(body: dict, minutes: int) -> dict:
+        body["data"]["alertContext"]["eventTimestamp"] = (
+            at + timedelta(minutes=minutes)
+        ).isoformat()
+        return body
+
+    ticket_id = post(published(update("MNT-940", "1", "Maintenance"), 0), AZURE)["ticket_id"]
+    lifecycle.transition(ticket_id, "acknowledge", Actor.system("test"))
+    answered = Ticket.objects.get(pk=ticket_id)
+    assert (answered.sla_status, answered.sla_deadline) == (SlaStatus.PENDING, None)
+    lifecycle.transition(ticket_id, "reopen", Actor.system("test"))
+    assert Ticket.objects.get(pk=ticket_id).sla_deadline is None
+
+    complete = update("MNT-940", "2", "Maintenance")
+    complete["data"]["alertContext"]["properties"]["stage"] = "Complete"
+    assert post(published(complete, 1), AZURE)["outcome"] == "resolved"
+    back = post(published(update("MNT-940", "3", "Maintenance"), 2), AZURE)
+    assert (back["outcome"], back["ticket_id"]) == ("regressed", ticket_id)
+    returned = Ticket.objects.get(pk=ticket_id)
+    assert (returned.status, returned.sla_status, returned.sla_deadline) == (
+        "open",
+        SlaStatus.PENDING,
+        None,
+    )
+
+
+def test_a_quiet_notice_that_escalates_starts_its_clock_at_the_update(settings):
+    """No clock ran while it was a notice; the outage's starts at the update that made it one,
+    with its raised priority's time. An acknowledged notice, answered before it was an outage,
+    starts none until it is reopened."""
+    settings.SERVICE_HEALTH_NOTICES_PAGE = False
+    settings.INCIDENT_GRACE_SECONDS = 60
+    ticket_id = post(update("MNT-950", "1", "Maintenance"), AZURE)["ticket_id"]
+    assert Ticket.objects.get(pk=ticket_id).sla_deadline is None
+    before = timezone.now()
+    assert post(update("MNT-950", "2", "Incident"), AZURE)["outcome"] == "correlated"
+    outage = Ticket.objects.get(pk=ticket_id)
+    assert (outage.priority, outage.sla_seconds, outage.sla_status) == ("P2", 3600, "Pending")
+    assert outage.sla_deadline is not None
+    assert before + timedelta(hours=1) <= outage.sla_deadline <= timezone.now() + timedelta(hours=1)
+
+    answered_id = post(update("MNT-960", "1", "Maintenance"), AZURE)["ticket_id"]
+    lifecycle.transition(answered_id, "acknowledge", Actor.system("test"))
+    assert post(update("MNT-960", "2", "Incident"), AZURE)["outcome"] == "correlated"
+    answered = Ticket.objects.get(pk=answered_id)
+    assert (answered.priority, answered.sla_status, answered.sla_deadline) == (
+        "P2",
+        "Pending",
+        None,
+    )
+    before = timezone.now()
+    lifecycle.transition(answered_id, "reopen", Actor.system("test"))
+    reopened = Ticket.objects.get(pk=answered_id)
+    assert reopened.sla_deadline is not None
+    assert (
+        before + timedelta(hours=1) <= reopened.sla_deadline <= timezone.now() + timedelta(hours=1)
+    )
+
+
+@pytest.mark.parametrize("notices_page", [False, True])
+def test_the_upgrade_stops_the_clock_of_the_quiet_notices_the_release_before_opened(
+    settings, notices_page
+):
+    """tickets/0060: a notice still open with a running clock loses its deadline (it would be
+    Breached at its 24 hours, or Met at its end); one already Breached or Met keeps that, as
+    do other tickets, and with notices paging every notice keeps its clock."""
+    from django.apps import apps
+
+    migration = importlib.import_module("tickets.migrations.0060_quiet_notices_without_a_sla_clock")
+    settings.SERVICE_HEALTH_NOTICES_PAGE = notices_page
+    now = timezone.now()
+    notice = {"details": {SERVICE_HEALTH_NOTICE: True}, "sla_deadline": now + timedelta(hours=3)}
+    running = make_ticket(**notice)
+    taken = make_ticket(status="in_progress", **notice)
+    breached = make_ticket(sla_status="Breached", **notice)
+    met = make_ticket(status="resolved", sla_status="Met", **notice)
+    outage = make_ticket(sla_deadline=now + timedelta(hours=1))
+
+    cleared = migration.clear_quiet_notice_deadlines(apps, None)
+
+    deadlines = dict(Ticket.objects.values_list("pk", "sla_deadline"))
+    assert cleared == (0 if notices_page else 2)
+    for ticket in (running, taken):
+        assert (deadlines[ticket.pk] is None) is not notices_page
+    for ticket in (breached, met, outage):
+        assert deadlines[ticket.pk] == ticket.sla_deadline
+    assert migration.clear_quiet_notice_deadlines(apps, None) == 0
+
+    # Migrated back: the old release's clock, from creation.
+    with connection.schema_editor() as schema_editor:
+        migration.restore_deadlines_from_creation(apps, schema_editor)
+    restored = Ticket.objects.get(pk=running.pk)
+    from_creation = restored.timestamp + timedelta(seconds=restored.sla_seconds)
+    assert restored.sla_deadline == (running.sla_deadline if notices_page else from_creation)

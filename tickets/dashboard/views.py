@@ -327,8 +327,11 @@ def duration_text(seconds: float) -> str:
 
 def sla_state(card: dict[str, Any]) -> str:
     """ok / warn / breached while the SLA clock runs (open, in progress); met / late once it
-    stopped (acknowledged, resolved: the ticket's sla_status says which); none without an SLA."""
-    if card["status"] not in SLA_RUNNING:
+    stopped (acknowledged, resolved: the ticket's sla_status says which); none without an SLA
+    (no deadline while it runs; still Pending once it stopped: a quiet Service Health notice,
+    `lifecycle.runs_sla_clock`)."""
+    never_ran = card["sla_status"] == "Pending" and not card.get("sla_deadline")
+    if card["status"] not in SLA_RUNNING and not never_ran:
         return "late" if card["sla_status"] == "Breached" else "met"
     remaining = card.get("sla_remaining_seconds")
     if remaining is None:
