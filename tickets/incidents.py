@@ -23,7 +23,8 @@ alert's rule, as services.py takes them), then tickets (by id), then incidents (
 member's failure, recovery, resolve, reopen or detach locks its ticket, then updates its
 incident (a ticket in none that fails again joins or forms one so, under its culprit's or its
 rule's lock: `regress`, which locks the tickets it may form one with together with it, by id,
-before the reopen); acting on, merging
+before the reopen; a Service Health notice that escalates so too, before its update is counted
+on it: `lock_notice_with_candidates`); acting on, merging
 or storing the analysis of an incident locks its members, then it (`lock_with_members`, again
 when a failure joined in between); a member taking its incident's analysis locks itself, then writes
 the incident (`share_analysis`). Row locks on tickets and incidents are FOR NO KEY UPDATE, the
@@ -497,6 +498,37 @@ def place_escalated(ticket_id: str, rule_held: str) -> str | None:
     return _join_rule_incident(
         ticket, rule_held, now, paged=paged, left=ticket.status
     ) or _form_on_rule(ticket, rule_held, now, left=ticket.status)
+
+
+def lock_notice_with_candidates(ticket_id: str, rule_held: str) -> None:
+    """Lock a Service Health notice's ticket that an update may escalate together with the
+    tickets its escalation may form its Azure incident with (`place_escalated`, or for an
+    ended one its regression: `_same_rule`), by id, before `record_recurrence` locks it
+    alone: it would otherwise lock those after it, against the order of a change locking
+    some of them with it by id (a deadlock, as `_lock_with_candidates` avoids for a
+    regression). Inside the ingest transaction, under `rule_held`'s advisory lock, which a
+    new alert of that tracking id takes too; a ticket that is no notice is left to its lock."""
+    ticket = Ticket.objects.defer("embedding").filter(pk=ticket_id).first()
+    if (
+        ticket is None
+        or ticket.incident_id
+        or not isinstance(ticket.details, dict)
+        or not ticket.details.get(SERVICE_HEALTH_NOTICE)
+        or not _service_health_key(rule_held)
+    ):
+        return
+    # As it will be once escalated: a notice groups on nothing (`_tracking_of`).
+    ticket.details = {k: v for k, v in ticket.details.items() if k != SERVICE_HEALTH_NOTICE}
+    if rule_group_key(ticket) != rule_held:
+        return
+    ids = {ticket.pk, *_same_rule(ticket, timezone.now()).values_list("pk", flat=True)}
+    if len(ids) > 1:
+        list(
+            Ticket.objects.select_for_update(no_key=True)
+            .filter(pk__in=ids)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
 
 
 def _place_on_rule(ticket: Ticket, rule_key: str, now: datetime) -> str | None:

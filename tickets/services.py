@@ -155,6 +155,9 @@ def _record_recurrence(
     `count_tasks`: the failure is of these other Databricks tasks than the ticket's, of a run
     the ticket counts, failing alike (`settle_fingerprint`): the ticket keeps the tasks it
     counts from then on."""
+    if _escalates(event):
+        # Before the ticket's own lock: escalating, it may form its Azure incident with others.
+        incidents.lock_notice_with_candidates(ticket_id, _rule_key(event))
     count, incident_id, was_recovered, resolved, remediation_status, new_run = (
         Ticket.objects.record_recurrence(
             ticket_id,
@@ -196,6 +199,14 @@ def _record_recurrence(
     return count, resolved, remediation_status, new_run, reopens
 
 
+def _escalates(event: FailureEvent) -> bool:
+    """Whether the event is a Service Health update that is no notice: it escalates the
+    notice's ticket it is counted on (`_escalate_notice`)."""
+    return event.details.get("alert_kind") == "service_health" and not event.details.get(
+        SERVICE_HEALTH_NOTICE
+    )
+
+
 def _escalate_notice(ticket_id: str, event: FailureEvent, actor: Actor) -> None:
     """An update of a Service Health notice's ticket (a planned maintenance, an action
     required: `SERVICE_HEALTH_NOTICE`) that is no notice (an `Incident`, a `Security`
@@ -209,11 +220,9 @@ def _escalate_notice(ticket_id: str, event: FailureEvent, actor: Actor) -> None:
     outage pages now, and a notice announced days before would have been Breached as it
     paged; an ended notice's regression (`lifecycle.regress`, after this) starts its clock
     with that time, not the notice's 24 hours; an acknowledged one, answered, starts none
-    until it is reopened. Under the ticket's lock
-    (`record_recurrence` took it): a redelivered update finds it a notice no more."""
-    if event.details.get("alert_kind") != "service_health" or event.details.get(
-        SERVICE_HEALTH_NOTICE
-    ):
+    until it is reopened. Under the ticket's lock (`record_recurrence` took it, after
+    `incidents.lock_notice_with_candidates`): a redelivered update finds it a notice no more."""
+    if not _escalates(event):
         return
     ticket = (
         Ticket.objects.select_for_update(no_key=True)

@@ -1082,6 +1082,40 @@ def test_anonymous_action_goes_to_login_and_back_to_the_page_it_was_posted_from(
         assert answer.headers["Location"] == "/login/?next=/"
 
 
+@pytest.mark.parametrize(
+    ("referer", "secure"),
+    [
+        # Of this host, with a path that is another host's address: `next=//evil.example/x`.
+        ("http://testserver//evil.example/x", False),
+        ("http://testserver///evil.example/x", False),
+        ("http://testserver/\\evil.example/x", False),
+        ("//evil.example/x", False),
+        ("\\\\evil.example/x", False),
+        ("https:evil.example/x", False),
+        ("http://testserver:8080/tickets/", False),  # another port: another site
+        ("http://testserver/tickets/", True),  # an http page of an https site
+        ("javascript:alert(1)", False),
+        ("http://[", False),  # not a URL
+    ],
+)
+def test_a_form_posted_signed_out_is_never_sent_back_to_another_site(referer, secure):
+    """Its way back is its Referer's path on this host alone; anything else is the board."""
+    make_user("ana", "responder")
+    ticket = make_ticket()
+    client = Client()
+    answer = client.post(
+        f"/tickets/{ticket.pk}/action/",
+        {"action": "acknowledge"},
+        HTTP_REFERER=referer,
+        secure=secure,
+    )
+    assert answer.headers["Location"] == "/login/?next=/"
+    signed_in = client.post(
+        answer.headers["Location"], {"username": "ana", "password": PASSWORD}, secure=secure
+    )
+    assert signed_in.headers["Location"] == "/"
+
+
 def test_action_is_post_only():
     ticket = make_ticket()
     assert client_for("responder").get(f"/tickets/{ticket.pk}/action/").status_code == 405

@@ -4,10 +4,12 @@ escalates, through the webhook and the beat's breach pass against the real datab
 from __future__ import annotations
 
 import importlib
+import threading
+import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -248,3 +250,71 @@ def test_the_upgrade_stops_the_clock_of_the_quiet_notices_the_release_before_ope
     restored = Ticket.objects.get(pk=running.pk)
     from_creation = restored.timestamp + timedelta(seconds=restored.sla_seconds)
     assert restored.sla_deadline == (running.sla_deadline if notices_page else from_creation)
+
+
+def test_a_notice_escalating_beside_a_change_locking_its_tickets_by_id_deadlocks_nobody(
+    settings, caplog
+):
+    """Two subscriptions' notices of one maintenance; the one of the higher id escalates while
+    a change holds the other (a release of held pages locks tickets by id, the lower first,
+    then the next). The escalation locked its own ticket, then, forming the incident of its
+    tracking id, the other: against every other change's order, a deadlock PostgreSQL settled
+    by aborting one side (the ingest, run again; or the other change). It locks them together,
+    by id, before either."""
+    settings.SERVICE_HEALTH_NOTICES_PAGE = False
+    settings.INCIDENT_GRACE_SECONDS = 60
+
+    def notice_update(subscription: str, n: str, incident_type: str) -> dict:
+        body = service_health_alert(subscription, "MNT-930", update=n, title=TITLE)
+        body["data"]["essentials"].update(alertRule="sh-all", severity="Sev4")
+        body["data"]["alertContext"].update(level="Informational")
+        body["data"]["alertContext"]["properties"].update(incidentType=incident_type)
+        return body
+
+    by_id = sorted(
+        (post(notice_update(sub, "1", "Maintenance"), AZURE)["ticket_id"], sub)
+        for sub in SUBSCRIPTIONS[:2]
+    )
+    (lower, _), (higher, escalating) = by_id
+    answers: list[dict] = []
+
+    def escalate() -> None:
+        try:
+            answers.append(post(notice_update(escalating, "2", "Incident"), AZURE))
+        finally:
+            connection.close()
+
+    refused: list[Exception] = []
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '20s'")
+        Ticket.objects.select_for_update(no_key=True).filter(pk=lower).values_list("pk").get()
+        worker = threading.Thread(target=escalate)
+        worker.start()
+        deadline = time.monotonic() + 20
+        while not _waiting_on_a_lock() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _waiting_on_a_lock(), "the escalation never waited for this session's lock"
+        try:
+            with transaction.atomic():
+                locked = Ticket.objects.select_for_update(no_key=True).filter(pk=higher)
+                locked.values_list("pk").get()
+        except OperationalError as exc:  # deadlock detected
+            refused.append(exc)
+    worker.join(30)
+    assert not refused
+    aborted = [r for r in caplog.records if "aborted" in r.getMessage()]
+    assert not aborted, aborted[0].getMessage()
+    assert len(answers) == 1 and answers[0]["outcome"] == "correlated"
+    outage = Ticket.objects.get(pk=higher)
+    assert outage.severity == "High" and outage.incident_id is not None
+
+
+def _waiting_on_a_lock() -> bool:
+    """Whether another session waits for a lock this one holds."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks"
+            " WHERE NOT granted AND pg_backend_pid() = ANY(pg_blocking_pids(pid))"
+        )
+        return bool(cursor.fetchone()[0])

@@ -178,19 +178,25 @@ SIGNED_OUT_NOT_DONE = "You were signed out, so nothing was done. Sign in, then d
 
 def _sign_in_back_to_the_form(request: HttpRequest) -> HttpResponse:
     """A form posted after its session ended (expired, or signed out in another tab): signing
-    in leads back to the page the form was on (its same-site Referer, else the board) and says
-    nothing was done. Sent on to the form's own address, a POST-only one, the browser got a bare
-    405 once signed in."""
+    in leads back to the page the form was on (its same-site Referer's path, else the board)
+    and says nothing was done. Sent on to the form's own address, a POST-only one, the browser
+    got a bare 405 once signed in."""
+
+    def same_site(url: str) -> bool:
+        return url_has_allowed_host_and_scheme(
+            url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+
     back = request.headers.get("Referer", "")
-    if url_has_allowed_host_and_scheme(
-        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
+    path = reverse("dashboard")
+    if same_site(back):
         parts = urlsplit(back)
-        back = parts.path + (f"?{parts.query}" if parts.query else "")
-    else:
-        back = reverse("dashboard")
+        # Its path checked too: `http://this-host//evil.example/` is this host's address,
+        # and its path, `//evil.example/`, another host's.
+        if same_site(parts.path) and parts.path.startswith("/"):
+            path = parts.path + (f"?{parts.query}" if parts.query else "")
     messages.warning(request, SIGNED_OUT_NOT_DONE)
-    return redirect_to_login(back)
+    return redirect_to_login(path)
 
 
 # The header of a page's read of its own live parts (live.js `partsReader`): that read shows
