@@ -9,15 +9,17 @@ Slack Connect channel, another organization's members click our buttons too, and
 their profiles is that organization's to set, not a proof of who they are here.
 The account must be active and hold the responder role (or above) at the time of the click.
 Anything else changes nothing and the user is told so in an ephemeral message, with what to ask
-an administrator for: a link, a reactivation, or the responder group (`REMEDIES`).
+an administrator for: a link, a reactivation, or the responder group (`REMEDIES`); or, when
+Slack did not answer in time who clicked, to try again.
 
-The Slack Web API calls live here, in three small functions, until the outbound targets share one
+The Slack Web API calls live here, in a few small functions, until the outbound targets share one
 Slack client.
 """
 
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -38,12 +40,15 @@ NOT_ALLOWED_TEXT = "You are not allowed to act on RCA tickets from Slack: {reaso
 NOT_LINKED = "your Slack account is not linked to an account here"
 DEACTIVATED = "your account is deactivated"
 NO_ROLE = f"your account does not have the {RESPONDER} role"
+# Slack did not answer users.info (or auth.test) in time: nobody to ask an administrator.
+SLACK_SILENT = "Slack did not say in time who you are"
 LINK_REMEDY = (
     f"Ask an administrator to link your Slack account to an active account with the {RESPONDER} "
     "role"
 )
 REMEDIES = {
     NOT_LINKED: LINK_REMEDY,
+    SLACK_SILENT: "Try again in a moment",
     DEACTIVATED: "Ask an administrator to reactivate your account",
     NO_ROLE: (
         f"Ask an administrator to add your account to the {RESPONDER} group (or one above it)"
@@ -54,6 +59,17 @@ REMEDIES = {
 PROFILE_EMAIL_CACHE_SECONDS = 300
 # The bot's own workspace (auth.test) changes only with the token.
 OWN_WORKSPACE_CACHE_SECONDS = 3600
+
+
+# Slack waits 3 seconds for a click's answer. The Slack calls that find who clicked
+# (users.info, and auth.test once an hour) run side by side, and the click stops waiting for
+# them after this long, whatever Slack does (a socket timeout bounds each read, not a reply
+# dripped slowly): the rest of the 3 seconds is the click's own work.
+LOOKUP_SECONDS = 2.0
+
+
+class SlackSilent(Exception):
+    """Slack did not answer (in time, or at all): who clicked is not known, nor remembered."""
 
 
 @dataclass(frozen=True)
@@ -72,47 +88,29 @@ def _client() -> Any:
     kwargs: dict[str, Any] = (
         {"base_url": settings.SLACK_BASE_URL} if settings.SLACK_BASE_URL else {}
     )
-    timeout = max(1, int(min(settings.OUTBOUND_TIMEOUT_SECONDS, 2)))  # Slack waits 3 s for us
+    timeout = max(1, int(min(settings.OUTBOUND_TIMEOUT_SECONDS, LOOKUP_SECONDS)))
     return WebClient(token=settings.SLACK_BOT_TOKEN, timeout=timeout, retry_handlers=[], **kwargs)
 
 
-def slack_profile_email(slack_user_id: str) -> str:
-    """The confirmed e-mail on a Slack user's profile ("" when there is none, the user is
-    deleted, Slack is not configured or does not answer)."""
-    if not settings.SLACK_BOT_TOKEN:
-        return ""
-    key = f"slack-profile-email:{slack_user_id}"
-    cached = cache.get(key)
-    if cached is not None:
-        return str(cached)
+def _users_info(slack_user_id: str) -> dict[str, Any] | None:
+    """The users.info user, or None when Slack refused (no such user, a missing scope)."""
     from slack_sdk.errors import SlackApiError
 
     try:
         answer = _client().users_info(user=slack_user_id)
     except SlackApiError as exc:
         logger.warning("Slack users.info failed: %s", exc.response.get("error"))
-        return ""
-    except Exception as exc:  # a timeout or connection error: no authority, nothing cached
+        return None
+    except Exception as exc:  # a timeout or connection error: not known, nothing cached
         logger.warning("Slack users.info failed: %s", type(exc).__name__)
-        return ""
-    user = answer.get("user") or {}
-    profile = user.get("profile") or {}
-    email = str(profile.get("email") or "")
-    if user.get("deleted") or user.get("is_email_confirmed") is False:
-        email = ""
-    elif email and not _of_own_workspace(user):
-        return ""  # not remembered: auth.test may not have answered
-    cache.set(key, email, PROFILE_EMAIL_CACHE_SECONDS)
-    return email
+        raise SlackSilent from exc
+    user = answer.get("user")
+    return user if isinstance(user, dict) else {}
 
 
-def _own_workspace() -> tuple[str, str] | None:
+def _auth_test() -> tuple[str, str] | None:
     """The team id and Enterprise Grid org id ('' outside Grid) of the bot token's workspace,
-    or None when Slack does not say."""
-    key = "slack-own-workspace"
-    cached = cache.get(key)
-    if cached is not None:
-        return str(cached[0]), str(cached[1])
+    or None when Slack refuses to say."""
     from slack_sdk.errors import SlackApiError
 
     try:
@@ -120,22 +118,86 @@ def _own_workspace() -> tuple[str, str] | None:
     except SlackApiError as exc:
         logger.warning("Slack auth.test failed: %s", exc.response.get("error"))
         return None
-    except Exception as exc:  # a timeout or connection error: nothing cached
+    except Exception as exc:  # a timeout or connection error: not known, nothing cached
         logger.warning("Slack auth.test failed: %s", type(exc).__name__)
-        return None
+        raise SlackSilent from exc
     team_id = str(answer.get("team_id") or "")
     if not team_id:
         return None
-    own = (team_id, str(answer.get("enterprise_id") or ""))
-    cache.set(key, own, OWN_WORKSPACE_CACHE_SECONDS)
-    return own
+    return team_id, str(answer.get("enterprise_id") or "")
 
 
-def _of_own_workspace(user: dict[str, Any]) -> bool:
+OWN_WORKSPACE_CACHE_KEY = "slack-own-workspace"
+_lookups = ThreadPoolExecutor(max_workers=4, thread_name_prefix="slack-lookup")
+
+
+def _asked_together(
+    slack_user_id: str, *, own_workspace_known: bool
+) -> tuple[Future[dict[str, Any] | None], Future[tuple[str, str] | None] | None]:
+    """users.info (and auth.test, when its answer is not remembered) asked side by side,
+    waited for `LOOKUP_SECONDS` at most, and a call still running then left to end by its own
+    timeout: its answer is not used. One not started by then (every thread busy with other
+    clicks' calls) is not made."""
+    user = _lookups.submit(_users_info, slack_user_id)
+    own = None if own_workspace_known else _lookups.submit(_auth_test)
+    asked: list[Future[Any]] = [user] if own is None else [user, own]
+    wait(asked, timeout=LOOKUP_SECONDS)
+    for call in asked:
+        call.cancel()  # only one not started yet is cancelled
+    return user, own
+
+
+def _answer_of(future: Future[Any]) -> Any:
+    """A call's result; SlackSilent when it has not ended (or itself raised it)."""
+    if not future.done() or future.cancelled():
+        raise SlackSilent
+    return future.result()
+
+
+def slack_profile_email(slack_user_id: str) -> str:
+    """The confirmed e-mail on a Slack user's profile ("" when there is none, the user is
+    deleted or not of the bot's own workspace, or Slack is not configured). Raises
+    SlackSilent when Slack did not answer within `LOOKUP_SECONDS`."""
+    if not settings.SLACK_BOT_TOKEN:
+        return ""
+    key = f"slack-profile-email:{slack_user_id}"
+    cached = cache.get(key)
+    if cached is not None:
+        return str(cached)
+    remembered = cache.get(OWN_WORKSPACE_CACHE_KEY)
+    user_call, own_call = _asked_together(slack_user_id, own_workspace_known=remembered is not None)
+    own: tuple[str, str] | None = None
+    if remembered is not None:
+        own = (str(remembered[0]), str(remembered[1]))
+    elif (
+        own_call is not None
+        and own_call.done()
+        and not own_call.cancelled()
+        and own_call.exception() is None
+    ):
+        own = own_call.result()
+        if own is not None:
+            cache.set(OWN_WORKSPACE_CACHE_KEY, own, OWN_WORKSPACE_CACHE_SECONDS)
+    user = _answer_of(user_call)
+    if user is None:
+        return ""
+    profile = user.get("profile") or {}
+    email = str(profile.get("email") or "")
+    if user.get("deleted") or user.get("is_email_confirmed") is False:
+        email = ""
+    elif email:
+        if own is None:
+            assert own_call is not None
+            _answer_of(own_call)  # SlackSilent, unless Slack refused to say
+            return ""  # not remembered: auth.test may answer next time
+        if not _of_workspace(user, own):
+            return ""
+    cache.set(key, email, PROFILE_EMAIL_CACHE_SECONDS)
+    return email
+
+
+def _of_workspace(user: dict[str, Any], own: tuple[str, str]) -> bool:
     """Whether a users.info user is a member of the bot's workspace (or of its Grid org)."""
-    own = _own_workspace()
-    if own is None:
-        return False
     team_id, enterprise_id = own
     if user.get("team_id") == team_id:
         return True
@@ -150,7 +212,10 @@ def authority_of(slack_user_id: str) -> SlackAuthority:
     if linked is not None:
         user: User | None = linked.user
     else:
-        email = slack_profile_email(slack_user_id)
+        try:
+            email = slack_profile_email(slack_user_id)
+        except SlackSilent:
+            return SlackAuthority(None, SLACK_SILENT)
         if not email:
             return SlackAuthority(None, NOT_LINKED)
         matches = list(User.objects.filter(email__iexact=email, is_active=True)[:2])

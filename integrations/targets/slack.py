@@ -81,7 +81,7 @@ from integrations.targets.base import (
 )
 from tickets import incidents, lifecycle
 from tickets.lifecycle import REROUTED, Actor
-from tickets.models import ActorKind, AuditLog, Incident, RcaSource, Ticket
+from tickets.models import ActorKind, AuditLog, Incident, IncidentEvent, RcaSource, Ticket
 from tickets.vocabulary import Severity, SlaStatus, Status
 
 logger = logging.getLogger(__name__)
@@ -845,6 +845,34 @@ def _remove_slack_duplicates(
     )
 
 
+# The audit entry of a ticket whose alert someone deleted in Slack (chat.update answered
+# message_not_found, or cant_update_message for the "This message was deleted." placeholder
+# Slack leaves above a thread): its details name the alert's channel and ts. As for an issue
+# deleted in JIRA, no other alert is posted, and later changes are not sent to it.
+ALERT_DELETED = "slack alert deleted"
+_DELETED_ERRORS = ("message_not_found", "cant_update_message")
+
+
+def alert_deleted(ticket: Ticket) -> bool:
+    """Whether the ticket's alert (its channel and ts now) was found deleted in Slack."""
+    return AuditLog.objects.filter(
+        ticket_id=ticket.pk,
+        action=ALERT_DELETED,
+        details__contains={"channel": ticket.slack_channel, "ts": ticket.slack_ts},
+    ).exists()
+
+
+def _says_deleted(exc: TransportError, errors: tuple[str, ...] = _DELETED_ERRORS) -> bool:
+    return exc.permanent and any(f"failed: {error}" in str(exc) for error in errors)
+
+
+def _not_sent_to_deleted(ticket: Ticket) -> NotSent:
+    return NotSent(
+        f"not sent: its Slack alert (channel {ticket.slack_channel}, ts {ticket.slack_ts}) was "
+        "deleted in Slack"
+    )
+
+
 def _slack_sync(slack: SlackTransport, row: OutboundDelivery) -> None:
     """The alert updated to the ticket as it is now (read here, whatever change asked for
     it: the later changes merged into it, `_merges`, are shown too), then the change's thread
@@ -860,8 +888,22 @@ def _slack_sync(slack: SlackTransport, row: OutboundDelivery) -> None:
         wait_for(ticket, POST, "Slack alert")
     if reconciled(ticket, RECONCILE):  # late posts may land later still
         _remove_slack_duplicates(slack, ticket, ticket.slack_channel, keep=ticket.slack_ts)
+    if alert_deleted(ticket):
+        raise _not_sent_to_deleted(ticket)
     text, blocks = slack_alert(ticket)
-    slack.update_message(ticket.slack_channel, ticket.slack_ts, text=text, blocks=blocks)
+    try:
+        slack.update_message(ticket.slack_channel, ticket.slack_ts, text=text, blocks=blocks)
+    except TransportError as exc:
+        if not _says_deleted(exc):
+            raise
+        if not alert_deleted(ticket):  # another edit may have found it first
+            lifecycle.write_audit(
+                ticket,
+                Actor.system("slack"),
+                ALERT_DELETED,
+                details={"channel": ticket.slack_channel, "ts": ticket.slack_ts},
+            )
+        raise _not_sent_to_deleted(ticket) from exc
     change = row.payload
     if change.get("thread"):
         reply = slack_thread_text(change["action"], change["actor"], change["via"])
@@ -1091,9 +1133,51 @@ def _slack_incident_update(slack: SlackTransport, row: OutboundDelivery) -> list
         if first is not None and first.status == OutboundStatus.PENDING:
             raise Waiting("waiting for the incident's Slack message")
         return None
+    if incident_message_deleted(incident):
+        raise _not_sent_to_deleted_incident_message(incident)
     text, blocks = slack_incident_message(incident)
-    slack.update_message(incident.slack_channel, incident.slack_ts, text=text, blocks=blocks)
+    try:
+        slack.update_message(incident.slack_channel, incident.slack_ts, text=text, blocks=blocks)
+    except TransportError as exc:
+        if not _says_deleted(exc):
+            raise
+        raise _incident_message_found_deleted(incident) from exc
     return _notices(slack, incident) or None
+
+
+# The timeline entry of an incident whose message someone deleted in Slack (its update
+# answered as a ticket alert's does, `ALERT_DELETED`, or a reply under it `thread_not_found`):
+# its details name the message's channel and ts. Its later updates and thread replies are not
+# sent (a reply would find no thread, or be shown in the channel, out of its thread).
+INCIDENT_MESSAGE_DELETED = "slack_deleted"
+
+
+def incident_message_deleted(incident: Incident) -> bool:
+    """Whether the incident's message (its channel and ts now) was found deleted in Slack."""
+    return IncidentEvent.objects.filter(
+        incident_id=incident.pk,
+        kind=INCIDENT_MESSAGE_DELETED,
+        details__contains={"channel": incident.slack_channel, "ts": incident.slack_ts},
+    ).exists()
+
+
+def _not_sent_to_deleted_incident_message(incident: Incident) -> NotSent:
+    return NotSent(
+        f"not sent: the incident's Slack message (channel {incident.slack_channel}, ts "
+        f"{incident.slack_ts}) was deleted in Slack"
+    )
+
+
+def _incident_message_found_deleted(incident: Incident) -> NotSent:
+    """Recorded on the incident's timeline (once: later deliveries look there first)."""
+    if not incident_message_deleted(incident):
+        incidents.record_event(
+            incident.pk,
+            INCIDENT_MESSAGE_DELETED,
+            actor=Actor.system("slack"),
+            details={"channel": incident.slack_channel, "ts": incident.slack_ts},
+        )
+    return _not_sent_to_deleted_incident_message(incident)
 
 
 CHANNEL_IDS_SECONDS = 30 * 24 * 3600
@@ -1315,14 +1399,21 @@ def _slack_incident_reply(slack: SlackTransport, row: OutboundDelivery) -> None:
     incident = incident_of(row)
     if not incident.slack_ts:
         wait_for_incident(incident, INCIDENT_POST, "incident's Slack message")
-    reply_once(
-        slack,
-        row,
-        incident.slack_channel,
-        incident.slack_ts,
-        text=slack_incident_thread_text(row.payload),
-        broadcast=bool(row.payload.get("broadcast")),
-    )
+    if incident_message_deleted(incident):
+        raise _not_sent_to_deleted_incident_message(incident)
+    try:
+        reply_once(
+            slack,
+            row,
+            incident.slack_channel,
+            incident.slack_ts,
+            text=slack_incident_thread_text(row.payload),
+            broadcast=bool(row.payload.get("broadcast")),
+        )
+    except TransportError as exc:
+        if not _says_deleted(exc, ("thread_not_found",)):
+            raise
+        raise _incident_message_found_deleted(incident) from exc
 
 
 def _slack_member_approval(slack: SlackTransport, row: OutboundDelivery) -> None:

@@ -220,3 +220,48 @@ def test_authority_is_read_at_the_click_not_remembered(celery_worker, slack):
     maria.save()
 
     assert_refused(slack, second, "U0MARIA001", click(second.pk, "U0MARIA001"), NOT_LINKED)
+
+
+# Slack shows the clicker an error when its request is not answered within 3 seconds.
+SLACK_ACK_SECONDS = 3.0
+
+
+def test_a_first_email_mapped_click_is_answered_within_slacks_three_seconds(celery_worker, slack):
+    """The first click of a user found by e-mail asks Slack twice (users.info, and auth.test
+    for the bot's own workspace); each answering slowly, within its own timeout, used to add
+    up to more than the 3 seconds Slack waits for the click's answer."""
+    with_email(make_user("maria", "responder"), "maria@example.com")
+    slack.add_user("U0MARIA001", email="maria@example.com")
+    slack.stall(1.7, path_contains="users.info")
+    slack.stall(1.7, path_contains="auth.test")
+    ticket = make_ticket()
+
+    started = time.monotonic()
+    response = click(ticket.pk, "U0MARIA001")
+    answered_in = time.monotonic() - started
+
+    assert answered_in < SLACK_ACK_SECONDS
+    assert_taken_by(ticket, response, "maria")
+
+
+def test_a_click_is_answered_within_slacks_three_seconds_when_slack_does_not_answer(
+    celery_worker, slack
+):
+    """users.info answering slowly and auth.test not at all (held for longer than its
+    timeout): the click is still answered in time, changes nothing, and the clicker is told
+    Slack did not say who they are (not that their account is not linked), and to try again."""
+    with_email(make_user("maria", "responder"), "maria@example.com")
+    slack.add_user("U0MARIA001", email="maria@example.com")
+    slack.stall(1.5, path_contains="users.info")
+    slack.stall(8, path_contains="auth.test")
+    ticket = make_ticket()
+
+    started = time.monotonic()
+    response = click(ticket.pk, "U0MARIA001")
+    answered_in = time.monotonic() - started
+    slack.release_stalled()
+
+    assert answered_in < SLACK_ACK_SECONDS
+    reason = "Slack did not say in time who you are"
+    remedy = "Try again in a moment"
+    assert_refused(slack, ticket, "U0MARIA001", response, reason, remedy)
