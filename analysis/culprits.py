@@ -130,6 +130,7 @@ _Q = "['\"`]"
 _SQL_DATABASE_SERVER = re.compile(
     r"(?:SQL (?:Database|Server)|server)\s*[:=]?\s*" + _Q + r"(?:tcp:)?(" + _HOST + r")", re.I
 )
+_SQL_SERVER_CONNECTOR = re.compile(r"SQL Server\b", re.I)
 _CONNECTION_STRING_SERVER = re.compile(
     r"\b(?:Server|Data Source|Host)\s*=\s*(?:tcp:)?(?![a-z]{2,8}://)(" + _HOST + r")", re.I
 )
@@ -295,7 +296,11 @@ def _sql_server(text: str) -> Culprit | None:
                 host = _host(match.group(1))
                 if _is_placeholder(host):
                     continue
-                if "." not in host:  # ADF names an Azure SQL server by its short name
+                # ADF names an Azure SQL server by its short name ("Cannot connect to SQL
+                # Database: 'sql-prod-01'"); its SQL Server connector ("Cannot connect to SQL
+                # Server: 'onprem-sql01'", a server on premises or on a VM) names the server
+                # as its linked service does: no Azure SQL server, and not named as one.
+                if "." not in host and not _SQL_SERVER_CONNECTOR.match(match.group(0)):
                     host = f"{host}.database.windows.net"
                 return Culprit(CulpritKind.SQL_SERVER, host, database)
     return None
@@ -339,12 +344,53 @@ def _databricks(text: str) -> Culprit | None:
     cluster = _DATABRICKS_CLUSTER.search(text)
     if cluster:
         return Culprit(CulpritKind.DATABRICKS_CLUSTER, cluster.group(1).lower())
-    suffixes = (".azuredatabricks.net", ".cloud.databricks.com", ".gcp.databricks.com")
-    workspace = _before_suffix(text, suffixes, dotted=True)
+    return _databricks_workspace_host(text)
+
+
+_DATABRICKS_HOSTS = (".azuredatabricks.net", ".cloud.databricks.com", ".gcp.databricks.com")
+
+
+def _databricks_workspace_host(text: str) -> Culprit | None:
+    workspace = _before_suffix(text, _DATABRICKS_HOSTS, dotted=True)
     if workspace and not _is_placeholder(workspace[0]) and workspace[0] != "adb-":
-        suffix = next(s for s in suffixes if text.lower().startswith(s, workspace[1] - len(s)))
+        end = workspace[1]
+        suffix = next(s for s in _DATABRICKS_HOSTS if text.lower().startswith(s, end - len(s)))
         return Culprit(CulpritKind.DATABRICKS_WORKSPACE, workspace[0] + suffix)
     return None
+
+
+# A cluster Databricks terminated for a fault of the platform under it (the reason's type
+# CLOUD_FAILURE or SERVICE_FAULT, or one of those reasons spelt out): the cluster is a victim,
+# and each job run's job cluster has an id of its own, so 30 jobs losing their drivers in one
+# workspace outage named 30 culprits and paged 30 times. What they share is the quota the
+# launch hit (when the error names one) or else the workspace the clusters run in.
+_PLATFORM_TERMINATION = re.compile(
+    r"(?:\(|\btype: ?)(?:CLOUD_FAILURE|SERVICE_FAULT)\b|"
+    r"\b(?:DRIVER_UNREACHABLE|DRIVER_UNRESPONSIVE|COMMUNICATION_LOST|"
+    r"CLOUD_PROVIDER_LAUNCH_FAILURE|CLOUD_PROVIDER_SHUTDOWN|"
+    r"CLOUD_PROVIDER_RESOURCE_STOCKOUT|INSTANCE_UNREACHABLE|UNEXPECTED_LAUNCH_FAILURE|"
+    r"CONTROL_PLANE_REQUEST_FAILURE|AZURE_RESOURCE_PROVIDER_THROTTLING|"
+    r"AZURE_RESOURCE_MANAGER_THROTTLING|NETWORK_CONFIGURATION_FAILURE|SUBNET_EXHAUSTED_FAILURE|"
+    r"METASTORE_COMPONENT_UNHEALTHY|DBFS_COMPONENT_UNHEALTHY|BOOTSTRAP_TIMEOUT|"
+    r"cloud provider launch failure|driver is unreachable)\b",
+    re.I,
+)
+_WORKSPACE_ID = re.compile(r"\d{1,20}")
+
+
+def _behind_terminated_cluster(cluster: Culprit, text: str, resource: Mapping[str, Any]) -> Culprit:
+    """What a cluster's failure is blamed on: the cluster itself, unless the platform under it
+    terminated it (then its quota, else its workspace: the id the failure's notification gave,
+    else the workspace host its error names)."""
+    if not _PLATFORM_TERMINATION.search(text):
+        return cluster
+    quota = _cloud_quota(text)
+    if quota is not None:
+        return quota
+    workspace_id = str(resource.get("workspace_id") or "")
+    if _WORKSPACE_ID.fullmatch(workspace_id):
+        return Culprit(CulpritKind.DATABRICKS_WORKSPACE, workspace_id)
+    return _databricks_workspace_host(text) or cluster
 
 
 def _storage(text: str) -> Culprit | None:
@@ -532,8 +578,10 @@ def extract_culprit(
     search alert on a Log Analytics workspace, a Prometheus alert on an Azure Monitor workspace:
     the resource its rows name, else none; an alert on several resources: the one culprit they
     all map onto, else none); any other failure's comes from its error text, the most
-    specific kind first (a SQL server before the API host of its URL). Callers pass how the
-    event is processed, so an ADF failure that came in an alert is read as an ADF failure.
+    specific kind first (a SQL server before the API host of its URL), save a Databricks
+    cluster the platform terminated: its workspace may be the id `resource` gives. Callers
+    pass how the event is processed, so an ADF failure that came in an alert is read as an ADF
+    failure.
     """
     try:
         return _extract(message or "", resource or {}, source)
@@ -559,6 +607,8 @@ def _extract(message: str, resource: Mapping[str, Any], source: str) -> Culprit 
     for extractor in _EXTRACTORS:
         culprit = extractor(text)
         if culprit is not None and culprit.key:
+            if culprit.kind == CulpritKind.DATABRICKS_CLUSTER:
+                return _behind_terminated_cluster(culprit, text, resource)
             return culprit
     match = _AZURE_RESOURCE_ID.search(text)
     if match:

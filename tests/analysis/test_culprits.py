@@ -275,3 +275,53 @@ def test_bounded_on_a_mebibyte(text):
 def test_never_raises_on_odd_input():
     assert extract_culprit(None, None) is None  # type: ignore[arg-type]
     assert extract_culprit("x", {"resource_id": 5}, source="azure-monitor") is None
+
+
+JOB_CLUSTER_LOST = (
+    "Unexpected failure while waiting for the cluster ({cluster}) to be ready: Cluster "
+    "{cluster} is in unexpected state Terminated: DRIVER_UNREACHABLE(SERVICE_FAULT): Driver is "
+    "unreachable"
+)
+JOB_CLUSTER_QUOTA = (
+    "Cluster '{cluster}' was terminated. Reason: CLOUD_PROVIDER_LAUNCH_FAILURE (CLOUD_FAILURE). "
+    "Parameters: azure_error_code:QuotaExceeded, azure_error_message:Operation could not be "
+    "completed as it results in exceeding approved standardDSv3Family Cores quota. Additional "
+    "details - Deployment Model: Resource Manager, Location: eastus, Current Limit: 350"
+)
+JOB_CLUSTER_SERVICE_FAULT = (
+    "Error: {cluster} is not able to transition from TERMINATED to RUNNING: Communication lost. "
+    "Termination info: code: COMMUNICATION_LOST, type: SERVICE_FAULT, parameters: map[]"
+)
+
+
+TWO_JOB_CLUSTERS = ("1207-145501-abcd1234", "1207-145502-efgh5678")
+WORKSPACE_GIVEN = {"workspace_id": "1234567890123456"}
+
+
+@pytest.mark.parametrize(
+    ("message", "resource", "labels"),
+    [
+        # Each run's job cluster differs: the workspace its notification names is the cause.
+        (JOB_CLUSTER_LOST, WORKSPACE_GIVEN, {"databricks-workspace:1234567890123456"}),
+        (JOB_CLUSTER_SERVICE_FAULT, WORKSPACE_GIVEN, {"databricks-workspace:1234567890123456"}),
+        # Else the workspace host its error names, else each cluster as before.
+        (
+            JOB_CLUSTER_LOST + " (https://adb-1234567890123456.7.azuredatabricks.net/#job/1)",
+            {},
+            {"databricks-workspace:adb-1234567890123456.7.azuredatabricks.net"},
+        ),
+        (
+            JOB_CLUSTER_LOST,
+            {"workspace_id": "unknown"},
+            {f"databricks-cluster:{cluster}" for cluster in TWO_JOB_CLUSTERS},
+        ),
+        # A launch refused by a quota: the quota in its region, whatever the workspace.
+        (JOB_CLUSTER_QUOTA, WORKSPACE_GIVEN, {"cloud-quota:quotaexceeded/eastus"}),
+    ],
+)
+def test_a_cluster_the_platform_terminated_blames_what_the_jobs_share(message, resource, labels):
+    found = [
+        extract_culprit(redact(message.format(cluster=cluster)), resource, source="databricks")
+        for cluster in TWO_JOB_CLUSTERS
+    ]
+    assert {culprit.label if culprit else None for culprit in found} == labels

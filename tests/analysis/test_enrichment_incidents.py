@@ -544,3 +544,47 @@ def test_a_raised_severity_leaves_an_sla_already_decided_and_keeps_the_clocks_st
     restarted.severity, restarted.priority = "Medium", "P3"
     changed = rules.severity_raised_by_class(restarted, "AuthenticationError")
     assert changed["sla_deadline"] == clock_start + timedelta(seconds=changed["sla_seconds"])
+
+
+def job_cluster_lost(cluster_id: str) -> str:
+    """What a job run on its own job cluster says when the workspace's clusters lose their
+    drivers (Databricks' termination reason and its type)."""
+    return (
+        f"Unexpected failure while waiting for the cluster ({cluster_id}) to be ready: Cluster "
+        f"{cluster_id} is in unexpected state Terminated: DRIVER_UNREACHABLE(SERVICE_FAULT): "
+        "Driver is unreachable"
+    )
+
+
+def test_jobs_losing_their_own_job_clusters_in_one_workspace_outage_page_once(
+    celery_worker, targets, databricks, settings
+):
+    """Each job run gets a job cluster of its own: its id differs per run, so it is no shared
+    cause. The workspace's clusters failing at once is: one incident, paged once."""
+    jira, slack = targets
+    settings.INCIDENT_GRACE_SECONDS = 10  # the first failure waits long enough to be grouped
+    clusters = ["1207-145501-abcd1234", "1207-145502-efgh5678", "1207-145503-ijkl9012"]
+    tickets = [
+        post(
+            databricks_failure(databricks, 8001 + 10 * n, f"job_{n}", job_cluster_lost(cluster)),
+            "/webhooks/databricks/",
+        )["ticket_id"]
+        for n, cluster in enumerate(clusters)
+    ]
+    [processed(ticket_id) for ticket_id in tickets]
+    incident = paged_incident()
+
+    assert incident.culprit == f"databricks-workspace:{WORKSPACE}"
+    assert set(incident.members.values_list("pk", flat=True)) == set(tickets)
+    assert Incident.objects.count() == 1
+    # None pages on its own: a ticket placed alone before the others came had its page queued
+    # for after its grace delay, and by then it is in the incident, whose page covers it.
+    settled()
+    own_pages = Ticket.objects.filter(pk__in=tickets).exclude(itsm_ticket_id="", slack_ts="")
+    assert not own_pages.exists()
+    assert len(jira.issues) == 1
+    # One alert; what else is posted goes in its thread (the repair asked for approval).
+    posts = slack.api_requests("chat.postMessage")
+    assert len([p for p in posts if not p.body.get("thread_ts")]) == 1
+    [issue] = jira.issues.values()
+    assert f"Incident: Databricks workspace {WORKSPACE}: 3 tickets" in issue["summary"]

@@ -2919,3 +2919,24 @@ def test_a_regression_forming_its_rules_incident_never_deadlocks_with_a_release_
     formed = Incident.objects.exclude(pk=vm_incident.pk).get()
     assert formed.culprit == RULE_CULPRIT
     assert set(formed.members.values_list("pk", flat=True)) == {lower, higher}
+
+
+ON_PREMISES_SQL_DOWN = (
+    "ErrorCode=SqlFailedToConnect,'Type=Microsoft.DataTransfer.Common.Shared."
+    "HybridDeliveryException,Message=Cannot connect to SQL Server: 'onprem-sql01', Database: "
+    "'ERP', User: 'adf_reader'. Check the linked service configuration is correct, and make "
+    "sure the SQL Server firewall allows the integration runtime to access."
+)
+
+
+def test_an_on_premises_sql_server_outage_is_titled_by_that_server_not_an_azure_one():
+    """ADF's SQL Server connector (a server on premises or on a VM, reached through a
+    self-hosted integration runtime) names the server as its linked service does: it is no
+    Azure SQL server, and the on-call must not be sent looking for one."""
+    first = post(storm_failure("pl_erp_orders", message=ON_PREMISES_SQL_DOWN))["ticket_id"]
+    second = post(storm_failure("pl_erp_stock", message=ON_PREMISES_SQL_DOWN))["ticket_id"]
+    incident = Incident.objects.get()
+
+    assert set(incident.members.values_list("pk", flat=True)) == {first, second}
+    assert (incident.culprit, incident.culprit_detail) == ("sql-server:onprem-sql01", "erp")
+    assert incident.culprit_words == "SQL server onprem-sql01"
