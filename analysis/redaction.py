@@ -802,7 +802,10 @@ def _email(m: re.Match[str], text: str) -> str:
 _EMAIL_ENCODED = re.compile(r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._+\-]{1,64}%40" + _EMAIL_DOMAIN)
 
 _WEAK_KEYS = frozenset({"token", "secret", "sig", "signature", "pass", "sas"})
-_DBT_SUMMARY = re.compile(r"PASS=\d+ WARN=\d+ ERROR=\d+ ")
+# dbt's run summary (its StatsLine), "Done. " included: a digits-only password followed by
+# words like its counts ("DB_PASS=2024 WARN=0 ERROR=0 ") is no summary.
+_DBT_SUMMARY_LEAD = "Done. "
+_DBT_SUMMARY = re.compile(r"Done\. PASS=\d+ WARN=\d+ ERROR=\d+ ")
 _ERROR_CODE = re.compile(r"[A-Z]{2,}[-_]?\d{2,}:?")
 _PROSE_FOLLOWS = re.compile(r"[ \t]+[A-Za-z(]")
 _IDENT_CHARS = frozenset(string.ascii_letters + string.digits + "_-.")
@@ -853,7 +856,7 @@ def _kv(m: re.Match[str], text: str) -> str:
     core = m["key"]
     if core in _SHORT_KEYS and m.start() > 0 and text[m.start() - 1].isalnum():
         return whole  # "xsig=", "mypass:" - not the short key word itself
-    if _DBT_SUMMARY.match(text, m.start()):
+    if _DBT_SUMMARY.match(text, max(0, m.start() - len(_DBT_SUMMARY_LEAD))):
         return whole  # dbt's "Done. PASS=12 WARN=0 ERROR=1 …": a count of the nodes passed
     if _is_placeholder(text, *m.span("val")):
         return whole

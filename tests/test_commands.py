@@ -567,11 +567,42 @@ def test_a_migrate_interrupted_as_it_drops_the_replaced_occurrence_index_complet
 
 
 @pytest.mark.django_db(transaction=True)
+def test_going_back_from_0059_interrupted_as_it_drops_the_new_urgency_index_completes_next_time():
+    """Migrating back from tickets/0059 builds `ticket_urgency` again, then drops
+    `ticket_urgency_v2` concurrently, which waits for every transaction that has read the
+    table. Interrupted there, the old index is built and valid but 0059 still recorded: the
+    next `migrate tickets 0058` built it again and failed on 'relation "ticket_urgency"
+    already exists', every time."""
+    import psycopg
+
+    with fresh_database() as (url, migrate):
+        migrated(migrate("tickets", "0059"))
+        interrupt_index_build(
+            url,
+            lambda: migrate("tickets", "0058"),
+            "tickets_ticket",
+            "ticket_urgency_v2",
+            statement="DROP INDEX CONCURRENTLY",
+            hold="SELECT 1 FROM {table} LIMIT 1",
+        )
+
+        migrated(migrate("tickets", "0058"))
+
+        with psycopg.connect(url) as database:
+            assert database.execute(
+                "SELECT indisvalid FROM pg_index WHERE indexrelid = 'ticket_urgency'::regclass"
+            ).fetchone() == (True,)
+            assert database.execute("SELECT to_regclass('ticket_urgency_v2')").fetchone() == (None,)
+
+
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
     ("before", "after", "old", "new"),
     [
         ("0054", "0055", "ticket_stats_period_v2", "ticket_stats_period_v3"),
         ("0057", "0058", "ticket_stats_period_v3", "ticket_stats_period_v4"),
+        # Not a stats index: the default order's, rebuilt so from 0059 back to 0058.
+        ("0058", "0059", "ticket_urgency", "ticket_urgency_v2"),
     ],
 )
 def test_going_back_before_a_stats_index_builds_the_old_one_again_after_an_interrupted_build(

@@ -196,12 +196,19 @@ def runs_sla_clock(details: dict[str, Any] | None) -> bool:
 
 
 def _stop_sla_clock(ticket: Ticket, now: Any) -> None:
-    """The response is in (acknowledged, or resolved before anyone acknowledged). A ticket
-    with no deadline has no clock (`runs_sla_clock`): it stays Pending, neither Met nor
-    Breached, and counts in no SLA compliance."""
-    if ticket.sla_status == SlaStatus.PENDING and ticket.sla_deadline is not None:
-        in_time = now <= ticket.sla_deadline
-        ticket.sla_status = SlaStatus.MET if in_time else SlaStatus.BREACHED
+    """The response is in (acknowledged, or resolved before anyone acknowledged). A quiet
+    Service Health notice has no clock (`runs_sla_clock`): it stays Pending, neither Met nor
+    Breached, and counts in no SLA compliance. Any other ticket without a deadline is Met: one
+    answered while it was a notice, then escalated (`_escalate_notice` starts no clock for an
+    acknowledged one), or one with no deadline from an earlier release."""
+    if ticket.sla_status != SlaStatus.PENDING:
+        return
+    if ticket.sla_deadline is None:
+        if runs_sla_clock(ticket.details):
+            ticket.sla_status = SlaStatus.MET
+        return
+    in_time = now <= ticket.sla_deadline
+    ticket.sla_status = SlaStatus.MET if in_time else SlaStatus.BREACHED
 
 
 def refused_action(action: str) -> str:

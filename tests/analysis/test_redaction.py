@@ -433,6 +433,21 @@ def test_diagnostics_untouched(text: str) -> None:
     assert redact(text) == text
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "DB_PASS=20240101 WARN=0 ERROR=0 SKIP=0 TOTAL=0",
+        "export PASS=98765 WARN=0 ERROR=1 SKIP=0 TOTAL=1",
+        "env: PASS=4417 WARN=0 ERROR=0 SKIP=0",
+    ],
+)
+def test_a_password_of_digits_shaped_as_dbts_summary_is_masked(text: str) -> None:
+    """dbt's summary line is kept only where dbt prints it, after "Done. ": a numeric
+    password followed by words that look like its counts is still a password."""
+    secret = text.split("PASS=")[1].split()[0]
+    assert f"PASS={secret}" not in redact(text)
+
+
 # Secrets stated in plain words: (text, fragments that must disappear, fragments that must survive)
 PROSE_SECRET_CASES: list[tuple[str, list[str], list[str]]] = [
     (

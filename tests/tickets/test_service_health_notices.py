@@ -318,3 +318,32 @@ def _waiting_on_a_lock() -> bool:
             " WHERE NOT granted AND pg_backend_pid() = ANY(pg_blocking_pids(pid))"
         )
         return bool(cursor.fetchone()[0])
+
+
+def test_an_outage_answered_while_it_was_a_notice_and_a_ticket_without_a_deadline_are_met(
+    settings,
+):
+    """A notice acknowledged, then escalated, is an outage with no deadline (its answer came
+    before any clock): resolved, it stayed Pending for ever, counted in no SLA compliance.
+    So did any other ticket without a deadline (one of an earlier release's, or edited), which
+    was Met on its answer before quiet notices had no clock."""
+    settings.SERVICE_HEALTH_NOTICES_PAGE = False
+    answered_id = post(update("MNT-970", "1", "Maintenance"), AZURE)["ticket_id"]
+    lifecycle.transition(answered_id, "acknowledge", Actor.system("test"))
+    assert post(update("MNT-970", "2", "Incident"), AZURE)["outcome"] == "correlated"
+    assert Ticket.objects.get(pk=answered_id).sla_deadline is None
+    lifecycle.transition(answered_id, "resolve", Actor.system("test"))
+    assert Ticket.objects.get(pk=answered_id).sla_status == SlaStatus.MET
+
+    older_id = make_ticket(sla_deadline=None).pk
+    lifecycle.transition(older_id, "acknowledge", Actor.system("test"))
+    assert Ticket.objects.get(pk=older_id).sla_status == SlaStatus.MET
+
+    quiet_id = post(update("MNT-980", "1", "Maintenance"), AZURE)["ticket_id"]
+    lifecycle.transition(quiet_id, "acknowledge", Actor.system("test"))
+    lifecycle.transition(quiet_id, "resolve", Actor.system("test"))
+    assert Ticket.objects.get(pk=quiet_id).sla_status == SlaStatus.PENDING
+
+    tickets_tasks.fold_ticket_stats()
+    sla = _sla_stats()
+    assert (sla["by_status"]["Met"], sla["by_status"]["Breached"]) == (2, 0)

@@ -8,29 +8,18 @@ the old index is dropped concurrently once the new one is there. A migrate inter
 dropped the old one (that drop waits for every transaction that has read the table) left the
 new one built and valid: the next one keeps it and drops the old one."""
 
-from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndexConcurrently
+from django.contrib.postgres.operations import RemoveIndexConcurrently
 from django.db import migrations, models
 
-from rca_project.database.index_builds import dropping_an_interrupted_build
+from rca_project.database.index_builds import (
+    AddIndexConcurrentlyUnlessBuilt,
+    dropping_an_interrupted_build,
+)
 
 NAME = "occurrence_ticket_seen"
 
 
 drop_an_interrupted_build = dropping_an_interrupted_build(NAME)
-
-
-class AddIndexConcurrentlyUnlessBuilt(AddIndexConcurrently):
-    """Builds the index unless a valid one of its name is there already."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        with schema_editor.connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT 1 FROM pg_index WHERE indexrelid = to_regclass(%s) AND indisvalid",
-                [self.index.name],
-            )
-            if cursor.fetchone() is not None:
-                return
-        super().database_forwards(app_label, schema_editor, from_state, to_state)
 
 
 class Migration(migrations.Migration):

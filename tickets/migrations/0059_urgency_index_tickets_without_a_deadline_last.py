@@ -5,33 +5,25 @@ creation, before every ticket whose deadline is later, so each notice led the bo
 after the tickets whose clock runs now, oldest first (`tickets.models.urgency_expression`).
 Built concurrently (no write lock on the live table), an invalid one left by an interrupted
 build dropped first; the old index is dropped concurrently once the new one is there (as 0043).
-Migrating back builds `ticket_urgency` again, concurrently."""
+Migrating back builds `ticket_urgency` again, concurrently, an invalid one an interrupted build
+of it left dropped first, a valid one kept (as 0058)."""
 
-from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndexConcurrently
 from django.db import migrations, models
 
 import tickets.models
-from rca_project.database.index_builds import dropping_an_interrupted_build
+from rca_project.database.index_builds import (
+    AddIndexConcurrentlyUnlessBuilt,
+    RemoveIndexConcurrentlyRebuiltUnlessBuilt,
+    dropping_an_interrupted_build,
+)
 
 NAME = "ticket_urgency_v2"
+OLD_NAME = "ticket_urgency"
 RUNNING = ("open", "in_progress")
 
 
 drop_an_interrupted_build = dropping_an_interrupted_build(NAME)
-
-
-class AddIndexConcurrentlyUnlessBuilt(AddIndexConcurrently):
-    """Builds the index unless a valid one of its name is there already."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        with schema_editor.connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT 1 FROM pg_index WHERE indexrelid = to_regclass(%s) AND indisvalid",
-                [self.index.name],
-            )
-            if cursor.fetchone() is not None:
-                return
-        super().database_forwards(app_label, schema_editor, from_state, to_state)
+drop_an_interrupted_build_of_the_old_index = dropping_an_interrupted_build(OLD_NAME)
 
 
 def severity_rank() -> models.Case:
@@ -73,5 +65,6 @@ class Migration(migrations.Migration):
                 name=NAME,
             ),
         ),
-        RemoveIndexConcurrently(model_name="ticket", name="ticket_urgency"),
+        RemoveIndexConcurrentlyRebuiltUnlessBuilt(model_name="ticket", name=OLD_NAME),
+        migrations.RunPython(migrations.RunPython.noop, drop_an_interrupted_build_of_the_old_index),
     ]
