@@ -4,9 +4,11 @@ pgvector (or DATABASE_URL), the machine's Redis, and a real Celery worker where 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -60,6 +62,18 @@ def _test_redis_url() -> str:
         base = settings.REDIS_URL.rsplit("/", 1)[0] if settings.REDIS_URL.count("/") > 2 else None
         return f"{base or settings.REDIS_URL.rstrip('/')}/{TEST_REDIS_DB}"
     return settings.REDIS_URL
+
+
+@pytest.fixture(scope="session", autouse=True)
+def logging_outlives_capture() -> Iterator[None]:
+    """The root log handler writes to the stderr pytest captured when Django configured logging,
+    which pytest closes at the end: a line logged at exit after that (the embedded PostgreSQL's
+    `forget_dead_users` atexit hook) printed a 'Logging error' traceback instead. Pointed back
+    at the process's own stderr as the session ends."""
+    yield
+    for handler in logging.getLogger().handlers:
+        if type(handler) is logging.StreamHandler and handler.stream is not sys.__stderr__:
+            handler.setStream(sys.__stderr__)
 
 
 @pytest.fixture(scope="session", autouse=True)
