@@ -873,6 +873,39 @@ def _not_sent_to_deleted(ticket: Ticket) -> NotSent:
     )
 
 
+# A channel that refuses the alert's (or incident message's) update after it was posted:
+# archived, the bot removed from it, or gone. The message is not posted anew elsewhere (a
+# second alert, in a channel nobody chose); the ticket's audit log (the incident's timeline)
+# says so once for each refusal, and each update is skipped saying why instead of being a dead
+# letter. Slack is still asked once for each update (not retried): once the channel is
+# unarchived or the bot invited back, the next update shows the ticket as it is by then.
+ALERT_CHANNEL_REFUSED = "slack alert channel refused"
+CHANNEL_REFUSALS = {
+    "is_archived": "the channel was archived",
+    "not_in_channel": "the bot is no longer in the channel",
+    "channel_not_found": "the channel was deleted or the bot cannot see it",
+}
+
+
+def _channel_refusal(exc: TransportError) -> str:
+    """Slack's error when it refused the channel itself, '' otherwise."""
+    if not exc.permanent:
+        return ""
+    return next((error for error in CHANNEL_REFUSALS if f"failed: {error}" in str(exc)), "")
+
+
+def _alert_found_deleted(ticket: Ticket) -> NotSent:
+    """Recorded in the ticket's audit log (once: later deliveries look there first)."""
+    if not alert_deleted(ticket):  # another delivery may have found it first
+        lifecycle.write_audit(
+            ticket,
+            Actor.system("slack"),
+            ALERT_DELETED,
+            details={"channel": ticket.slack_channel, "ts": ticket.slack_ts},
+        )
+    return _not_sent_to_deleted(ticket)
+
+
 def _slack_sync(slack: SlackTransport, row: OutboundDelivery) -> None:
     """The alert updated to the ticket as it is now (read here, whatever change asked for
     it: the later changes merged into it, `_merges`, are shown too), then the change's thread
@@ -894,16 +927,22 @@ def _slack_sync(slack: SlackTransport, row: OutboundDelivery) -> None:
     try:
         slack.update_message(ticket.slack_channel, ticket.slack_ts, text=text, blocks=blocks)
     except TransportError as exc:
-        if not _says_deleted(exc):
+        if _says_deleted(exc):
+            raise _alert_found_deleted(ticket) from exc
+        refusal = _channel_refusal(exc)
+        if not refusal:
             raise
-        if not alert_deleted(ticket):  # another edit may have found it first
+        where = {"channel": ticket.slack_channel, "ts": ticket.slack_ts, "error": refusal}
+        if not AuditLog.objects.filter(
+            ticket_id=ticket.pk, action=ALERT_CHANNEL_REFUSED, details__contains=where
+        ).exists():
             lifecycle.write_audit(
-                ticket,
-                Actor.system("slack"),
-                ALERT_DELETED,
-                details={"channel": ticket.slack_channel, "ts": ticket.slack_ts},
+                ticket, Actor.system("slack"), ALERT_CHANNEL_REFUSED, details=where
             )
-        raise _not_sent_to_deleted(ticket) from exc
+        raise NotSent(
+            f"not sent: Slack refused its alert's channel {ticket.slack_channel} ({refusal}: "
+            f"{CHANNEL_REFUSALS[refusal]})"
+        ) from exc
     change = row.payload
     if change.get("thread"):
         reply = slack_thread_text(change["action"], change["actor"], change["via"])
@@ -1139,9 +1178,11 @@ def _slack_incident_update(slack: SlackTransport, row: OutboundDelivery) -> list
     try:
         slack.update_message(incident.slack_channel, incident.slack_ts, text=text, blocks=blocks)
     except TransportError as exc:
-        if not _says_deleted(exc):
+        if _says_deleted(exc):
+            raise _incident_message_found_deleted(incident) from exc
+        if not _channel_refusal(exc):
             raise
-        raise _incident_message_found_deleted(incident) from exc
+        raise _incident_channel_refused(incident, _channel_refusal(exc)) from exc
     return _notices(slack, incident) or None
 
 
@@ -1165,6 +1206,27 @@ def _not_sent_to_deleted_incident_message(incident: Incident) -> NotSent:
     return NotSent(
         f"not sent: the incident's Slack message (channel {incident.slack_channel}, ts "
         f"{incident.slack_ts}) was deleted in Slack"
+    )
+
+
+# The timeline entry of an incident whose channel refused its message's update or a reply
+# under it (a member's approval request too), as a ticket's alert's does
+# (`ALERT_CHANNEL_REFUSED`): details name the channel, the message's ts and Slack's error.
+INCIDENT_CHANNEL_REFUSED = "slack_channel_refused"
+
+
+def _incident_channel_refused(incident: Incident, refusal: str) -> NotSent:
+    """Recorded on the incident's timeline once for each refusal."""
+    where = {"channel": incident.slack_channel, "ts": incident.slack_ts, "error": refusal}
+    if not IncidentEvent.objects.filter(
+        incident_id=incident.pk, kind=INCIDENT_CHANNEL_REFUSED, details__contains=where
+    ).exists():
+        incidents.record_event(
+            incident.pk, INCIDENT_CHANNEL_REFUSED, actor=Actor.system("slack"), details=where
+        )
+    return NotSent(
+        f"not sent: Slack refused the incident's channel {incident.slack_channel} ({refusal}: "
+        f"{CHANNEL_REFUSALS[refusal]})"
     )
 
 
@@ -1309,14 +1371,21 @@ def _slack_incident_link(slack: SlackTransport, row: OutboundDelivery) -> None:
         return  # it never posted an alert of its own
     if not incident.slack_ts:
         wait_for_incident(incident, INCIDENT_POST, "incident's Slack message")
-    reply_once(
-        slack,
-        row,
-        ticket.slack_channel,
-        ticket.slack_ts,
-        text=f"Part of incident <{incident_url(incident)}|{incident.pk}> "
-        f"({slack_escape(incident.culprit, 200)}): followed there.",
-    )
+    if alert_deleted(ticket):
+        raise _not_sent_to_deleted(ticket)
+    try:
+        reply_once(
+            slack,
+            row,
+            ticket.slack_channel,
+            ticket.slack_ts,
+            text=f"Part of incident <{incident_url(incident)}|{incident.pk}> "
+            f"({slack_escape(incident.culprit, 200)}): followed there.",
+        )
+    except TransportError as exc:
+        if not _says_deleted(exc, ("thread_not_found",)):
+            raise
+        raise _alert_found_deleted(ticket) from exc
 
 
 def slack_incident_thread_text(change: Mapping[str, Any]) -> str:
@@ -1411,9 +1480,11 @@ def _slack_incident_reply(slack: SlackTransport, row: OutboundDelivery) -> None:
             broadcast=bool(row.payload.get("broadcast")),
         )
     except TransportError as exc:
-        if not _says_deleted(exc, ("thread_not_found",)):
+        if _says_deleted(exc, ("thread_not_found",)):
+            raise _incident_message_found_deleted(incident) from exc
+        if not _channel_refusal(exc):
             raise
-        raise _incident_message_found_deleted(incident) from exc
+        raise _incident_channel_refused(incident, _channel_refusal(exc)) from exc
 
 
 def _slack_member_approval(slack: SlackTransport, row: OutboundDelivery) -> None:
@@ -1436,10 +1507,19 @@ def _slack_member_approval(slack: SlackTransport, row: OutboundDelivery) -> None
         incident = incident_of(row)
         if not incident.slack_ts:
             wait_for_incident(incident, INCIDENT_POST, "incident's Slack message")
+        if incident_message_deleted(incident):
+            raise _not_sent_to_deleted_incident_message(incident)
         text, blocks = _member_approval_message(ticket, remediation)
-        ts = reply_once(
-            slack, row, incident.slack_channel, incident.slack_ts, text=text, blocks=blocks
-        )
+        try:
+            ts = reply_once(
+                slack, row, incident.slack_channel, incident.slack_ts, text=text, blocks=blocks
+            )
+        except TransportError as exc:
+            if _says_deleted(exc, ("thread_not_found",)):
+                raise _incident_message_found_deleted(incident) from exc
+            if not _channel_refusal(exc):
+                raise
+            raise _incident_channel_refused(incident, _channel_refusal(exc)) from exc
         asked = {"channel": incident.slack_channel, "ts": ts}
         OutboundDelivery.objects.filter(pk=row.pk).update(payload={**row.payload, **asked})
         return
@@ -1452,8 +1532,40 @@ def _slack_member_approval(slack: SlackTransport, row: OutboundDelivery) -> None
         raise Waiting("waiting for the approval request to be posted")
     if not ask.payload.get("ts"):
         return  # it was not asked for (decided first)
+    asked = {"channel": ask.payload["channel"], "ts": ask.payload["ts"]}
+    if _approval_request_deleted(ticket, asked):
+        raise _not_sent_to_deleted_approval_request(asked)
     text, blocks = _member_approval_message(ticket, remediation)
-    slack.update_message(ask.payload["channel"], ask.payload["ts"], text=text, blocks=blocks)
+    try:
+        slack.update_message(asked["channel"], asked["ts"], text=text, blocks=blocks)
+    except TransportError as exc:
+        if not _says_deleted(exc):
+            raise
+        if not _approval_request_deleted(ticket, asked):  # another update may have found it
+            lifecycle.write_audit(
+                ticket, Actor.system("slack"), APPROVAL_REQUEST_DELETED, details=asked
+            )
+        raise _not_sent_to_deleted_approval_request(asked) from exc
+
+
+# The audit entry of a member whose approval request (its reply in the incident's thread)
+# someone deleted in Slack, found as a deleted alert is (`ALERT_DELETED`): its details name the
+# reply's channel and ts. The request's later updates are not sent; the remediation is still
+# decided in admin, on the dashboard or through the API.
+APPROVAL_REQUEST_DELETED = "slack approval request deleted"
+
+
+def _approval_request_deleted(ticket: Ticket, asked: dict[str, str]) -> bool:
+    return AuditLog.objects.filter(
+        ticket_id=ticket.pk, action=APPROVAL_REQUEST_DELETED, details__contains=asked
+    ).exists()
+
+
+def _not_sent_to_deleted_approval_request(asked: dict[str, str]) -> NotSent:
+    return NotSent(
+        f"not sent: its approval request in the incident's Slack thread (channel "
+        f"{asked['channel']}, ts {asked['ts']}) was deleted in Slack"
+    )
 
 
 def _member_approval_message(

@@ -28,7 +28,9 @@ like Slack does: HTTP 200 with `{"ok": true, ...}`, or HTTP 200 with `{"ok": fal
 every method but chat.postMessage wants an id), `not_in_channel`, `message_not_found`,
 `cant_update_message`, `cant_delete_message`, `no_text`, `invalid_blocks`,
 `invalid_metadata_format`, `invalid_metadata_schema`, `msg_too_long`, `thread_not_found`,
-`user_not_found` and `user_not_in_channel`... A click's `response_url`
+`user_not_found` and `user_not_in_channel`, and `is_archived` for chat.postMessage and
+chat.update in a channel archived with `fake.archive(channel_id)` (its messages kept, as
+Slack keeps them)... A click's `response_url`
 (`/actions/<team>/<n>/<secret>`, as Slack's hooks.slack.com ones) takes a JSON message,
 answered 200 `ok` as text, whatever channel the bot is in (it is the answer to that click),
 or 404 `expired_url` once expired; the answer is recorded, not added to `messages`.
@@ -105,6 +107,7 @@ class FakeSlack(FakeHttpService):
             "private-ops": "C0PRIVOPS01",
         }
         self.not_member: set[str] = {"C0PRIVOPS01"}  # channels the bot was not invited to
+        self.archived: set[str] = set()  # `archive`: posts and edits there are is_archived
         self.private: set[str] = {"C0PRIVOPS01"}
         self.scopes: set[str] = {
             "chat:write",
@@ -126,6 +129,11 @@ class FakeSlack(FakeHttpService):
     @property
     def base_url(self) -> str:
         return f"{self.url}/api/"
+
+    def archive(self, channel_id: str) -> None:
+        """The channel archived in Slack: posts and edits there answer `is_archived`."""
+        with self._state_lock:
+            self.archived.add(channel_id)
 
     def thread(self, channel_id: str, ts: str) -> list[dict[str, Any]]:
         """The replies under a message, oldest first."""
@@ -219,6 +227,8 @@ class FakeSlack(FakeHttpService):
         channel_id, error = self._channel(args.get("channel"), allow_name=True)
         if error:
             return 200, slack_error(error), {}
+        if channel_id in self.archived:
+            return 200, slack_error("is_archived"), {}
         text, blocks = args.get("text") or "", args.get("blocks")
         error = _content_error(text, blocks)
         if error:
@@ -260,6 +270,8 @@ class FakeSlack(FakeHttpService):
         channel_id, error = self._channel(args.get("channel"), allow_name=False)
         if error:
             return 200, slack_error(error), {}
+        if channel_id in self.archived:
+            return 200, slack_error("is_archived"), {}
         ts = str(args.get("ts") or "")
         text, blocks = args.get("text"), args.get("blocks")
         if text is None and blocks is None:

@@ -1,15 +1,24 @@
-"""A ticket's Slack alert (or an incident's message) deleted in Slack by someone: the later
-changes are not sent to it, and are not dead letters either (staff would retry them from admin
-for ever). A real Celery worker, the real slack-sdk client against the local Slack
-(tests/fakes)."""
+"""A ticket's Slack alert (or an incident's message, a member's approval request) deleted in
+Slack by someone, or its channel archived or left by the bot: the later changes are not sent to
+it, and are not dead letters either (staff would retry them from admin for ever). A real
+Celery worker, the real slack-sdk client against the local Slack (tests/fakes)."""
 
 from __future__ import annotations
 
 import pytest
 from django.utils import timezone
 
-from integrations.models import OutboundDelivery, OutboundStatus
+from integrations import fanout
+from integrations.models import (
+    OutboundDelivery,
+    OutboundStatus,
+    Remediation,
+    RemediationAction,
+    RemediationStatus,
+)
 from integrations.targets import slack as slack_target
+from integrations.targets.base import member_approval_key
+from tests.conftest import wait_for
 from tests.dashboard import make_user
 from tests.integrations.test_incident_paging import (  # noqa: F401 (fixture)
     paged_outage_and_responder,
@@ -20,7 +29,7 @@ from tests.integrations.test_slack_edits import paged
 from tests.tickets.test_incidents import post, storm_failure
 from tickets import lifecycle
 from tickets.lifecycle import Actor
-from tickets.models import AuditLog, IncidentEvent
+from tickets.models import AuditLog, Incident, IncidentEvent, Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -90,3 +99,222 @@ def test_changes_of_an_incident_whose_message_was_deleted_in_slack_are_skipped_n
     )
     assert entry.details == {"channel": channel, "ts": ts}
     assert not slack.top_level(channel)  # nothing posted instead of it, nor out of its thread
+
+
+def test_the_link_under_a_members_alert_deleted_in_slack_is_skipped_not_dead(
+    celery_worker,
+    targets,  # noqa: F811 (fixture)
+    settings,
+):
+    """A failure alone past its grace delay alerted on its own; someone deleted that alert;
+    its incident formed later: the reply pointing from the alert to the incident found no
+    thread (`thread_not_found`) and was a dead letter."""
+    _jira, slack = targets
+    settings.INCIDENT_GRACE_SECONDS = 0.2
+    first = post(storm_failure("pl_orders"))["ticket_id"]
+    early = wait_for(
+        lambda: Ticket.objects.filter(pk=first).exclude(slack_ts="").first(),
+        30,
+    )
+    settled()
+    channel, ts = early.slack_channel, early.slack_ts
+    with slack._state_lock:
+        del slack.messages[(channel, ts)]
+
+    for n in range(3):
+        post(storm_failure(f"pl_member_{n}"))
+    wait_for(lambda: Ticket.objects.filter(pk=first).exclude(incident=None).exists(), 30)
+    wait_for(lambda: Incident.objects.exclude(slack_ts="").exists(), 30)
+    settled()
+
+    link = OutboundDelivery.objects.get(ticket_id=first, action=slack_target.INCIDENT_LINK)
+    said = f"not sent: its Slack alert (channel {channel}, ts {ts}) was deleted in Slack"
+    assert (link.status, link.last_error) == (OutboundStatus.SKIPPED, said)
+    own = OutboundDelivery.objects.filter(ticket_id=first, target="slack")
+    assert not own.filter(status=OutboundStatus.DEAD).exists()
+    (entry,) = AuditLog.objects.filter(ticket_id=first, action=slack_target.ALERT_DELETED)
+    assert entry.details == {"channel": channel, "ts": ts}
+
+
+def _member_awaiting_approval(incident: Incident) -> tuple[Ticket, Remediation]:
+    """A member of the incident without an alert of its own, its remediation awaiting approval,
+    asked for in the incident's thread as the fan-out asks for it."""
+    member = Ticket.objects.filter(incident=incident, slack_ts="").first()
+    assert member is not None, "a member that joined in its grace delay has no alert"
+    remediation = Remediation.objects.create(
+        ticket=member,
+        run_key=member.run_id,
+        action=RemediationAction.PLAYBOOK,
+        status=RemediationStatus.AWAITING_APPROVAL,
+    )
+    fanout.schedule_member_remediation(member.pk, incident.pk, "remediation_awaiting_approval")
+    return member, remediation
+
+
+def test_an_approval_asked_under_an_incident_message_deleted_in_slack_is_skipped_not_dead(
+    celery_worker,
+    targets,  # noqa: F811 (fixture)
+):
+    _jira, slack = targets
+    incident, _responder = paged_outage_and_responder()
+    settled()
+    channel, ts = incident.slack_channel, incident.slack_ts
+    with slack._state_lock:
+        del slack.messages[(channel, ts)]
+
+    member, remediation = _member_awaiting_approval(incident)
+    settled()
+
+    key = member_approval_key(member.pk, slack_target.INCIDENT_APPROVAL, remediation.pk)
+    ask = OutboundDelivery.objects.get(key=key)
+    said = (
+        f"not sent: the incident's Slack message (channel {channel}, ts {ts}) was deleted in Slack"
+    )
+    assert (ask.status, ask.last_error) == (OutboundStatus.SKIPPED, said)
+    (entry,) = IncidentEvent.objects.filter(
+        incident=incident, kind=slack_target.INCIDENT_MESSAGE_DELETED
+    )
+    assert entry.details == {"channel": channel, "ts": ts}
+    assert not slack.top_level(channel)  # not posted out of its thread
+
+
+def test_updates_of_an_approval_request_deleted_in_slack_are_skipped_not_dead(
+    celery_worker,
+    targets,  # noqa: F811 (fixture)
+):
+    """The request (a reply in the incident's thread) deleted by someone: each update of it
+    (the remediation decided, then expired) answered `message_not_found`, a dead letter each."""
+    _jira, slack = targets
+    incident, _responder = paged_outage_and_responder()
+    settled()
+    member, remediation = _member_awaiting_approval(incident)
+    settled()
+    key = member_approval_key(member.pk, slack_target.INCIDENT_APPROVAL, remediation.pk)
+    ask = OutboundDelivery.objects.get(key=key, status=OutboundStatus.SUCCEEDED)
+    channel, ts = ask.payload["channel"], ask.payload["ts"]
+    with slack._state_lock:
+        del slack.messages[(channel, ts)]
+    updates_before = len(slack.api_requests("chat.update"))
+
+    for status in (RemediationStatus.DECLINED, RemediationStatus.EXPIRED):
+        Remediation.objects.filter(pk=remediation.pk).update(status=status)
+        fanout.schedule_member_remediation(member.pk, incident.pk, f"remediation_{status}")
+        settled()
+
+    updates = OutboundDelivery.objects.filter(
+        action=slack_target.INCIDENT_APPROVAL, key__startswith=f"{key}:"
+    )
+    said = (
+        f"not sent: its approval request in the incident's Slack thread (channel {channel}, "
+        f"ts {ts}) was deleted in Slack"
+    )
+    assert updates.count() == 2
+    assert {(row.status, row.last_error) for row in updates} == {(OutboundStatus.SKIPPED, said)}
+    (entry,) = AuditLog.objects.filter(ticket=member, action=slack_target.APPROVAL_REQUEST_DELETED)
+    assert entry.details == {"channel": channel, "ts": ts}
+    # Slack was asked once; the later update knew the request was gone.
+    assert len(slack.api_requests("chat.update")) <= updates_before + 1
+
+
+def test_changes_of_a_ticket_whose_alert_channel_was_archived_are_skipped_not_dead(
+    celery_worker,
+    targets,  # noqa: F811 (fixture)
+):
+    """An archived channel answers every update `is_archived`: each was a dead letter. The
+    alert is not posted anew elsewhere; once the channel is back, the next change updates it."""
+    _jira, slack = targets
+    ticket = paged("pl_orders")
+    channel, ts = ticket.slack_channel, ticket.slack_ts
+    slack.archive(channel)
+    changed_at = timezone.now()
+
+    lifecycle.acknowledge(ticket.pk, Actor.for_user(make_user("ana", "responder")))
+    settled()
+    lifecycle.resolve(ticket.pk, Actor.for_user(make_user("bo", "responder")))
+    settled()
+
+    syncs = OutboundDelivery.objects.filter(
+        ticket=ticket, action=slack_target.SYNC, created_at__gt=changed_at
+    )
+    assert syncs.count() == 2
+    said = (
+        f"not sent: Slack refused its alert's channel {channel} (is_archived: the channel was "
+        "archived)"
+    )
+    assert {(row.status, row.last_error) for row in syncs} == {(OutboundStatus.SKIPPED, said)}
+    (entry,) = AuditLog.objects.filter(ticket=ticket, action=slack_target.ALERT_CHANNEL_REFUSED)
+    assert entry.details == {"channel": channel, "ts": ts, "error": "is_archived"}
+    assert len(slack.top_level(channel)) == 1  # the alert only: nothing posted anew
+
+    with slack._state_lock:
+        slack.archived.discard(channel)
+    updates_before = len(slack.api_requests("chat.update"))
+    lifecycle.reopen(ticket.pk, Actor.for_user(make_user("cy", "responder")))
+    settled()
+    last = OutboundDelivery.objects.filter(ticket=ticket, action=slack_target.SYNC).latest("pk")
+    assert last.status == OutboundStatus.SUCCEEDED
+    assert len(slack.api_requests("chat.update")) == updates_before + 1
+
+
+def test_changes_of_an_incident_whose_channel_the_bot_was_removed_from_are_skipped_not_dead(
+    celery_worker,
+    targets,  # noqa: F811 (fixture)
+):
+    """Its updates and thread replies answered `not_in_channel`: each was a dead letter."""
+    _jira, slack = targets
+    incident, responder = paged_outage_and_responder()
+    settled()
+    channel, ts = incident.slack_channel, incident.slack_ts
+    with slack._state_lock:
+        slack.not_member.add(channel)
+    removed_at = timezone.now()
+
+    post(storm_failure("pl_payments"))
+    settled()
+    answer = responder.post(f"/api/v1/incidents/{incident.pk}/acknowledge/", {}, format="json")
+    assert answer.status_code == 200
+    settled()
+
+    lead = OutboundDelivery.objects.filter(ticket_id=incident.lead_ticket_id)
+    told = lead.filter(
+        action__in=[slack_target.INCIDENT_UPDATE, slack_target.INCIDENT_REPLY],
+        created_at__gt=removed_at,
+    )
+    assert not lead.filter(target="slack", status=OutboundStatus.DEAD).exists()
+    said = (
+        f"not sent: Slack refused the incident's channel {channel} (not_in_channel: the bot is "
+        "no longer in the channel)"
+    )
+    assert told.filter(action=slack_target.INCIDENT_REPLY).exists()
+    assert told.filter(action=slack_target.INCIDENT_UPDATE).exists()
+    assert {(row.status, row.last_error) for row in told} == {(OutboundStatus.SKIPPED, said)}
+    (entry,) = IncidentEvent.objects.filter(
+        incident=incident, kind=slack_target.INCIDENT_CHANNEL_REFUSED
+    )
+    assert entry.details == {"channel": channel, "ts": ts, "error": "not_in_channel"}
+
+
+def test_an_approval_asked_in_an_archived_incident_channel_is_skipped_not_dead(
+    celery_worker,
+    targets,  # noqa: F811 (fixture)
+):
+    _jira, slack = targets
+    incident, _responder = paged_outage_and_responder()
+    settled()
+    channel, ts = incident.slack_channel, incident.slack_ts
+    slack.archive(channel)
+
+    member, remediation = _member_awaiting_approval(incident)
+    settled()
+
+    key = member_approval_key(member.pk, slack_target.INCIDENT_APPROVAL, remediation.pk)
+    ask = OutboundDelivery.objects.get(key=key)
+    said = (
+        f"not sent: Slack refused the incident's channel {channel} (is_archived: the channel "
+        "was archived)"
+    )
+    assert (ask.status, ask.last_error) == (OutboundStatus.SKIPPED, said)
+    (entry,) = IncidentEvent.objects.filter(
+        incident=incident, kind=slack_target.INCIDENT_CHANNEL_REFUSED
+    )
+    assert entry.details == {"channel": channel, "ts": ts, "error": "is_archived"}
