@@ -52,6 +52,8 @@ TRACE_KEEP_CHARS = 8 * 1024  # tail of error_trace kept in details
 TRACE_MESSAGE_CHARS = 3 * 1024  # tail of error_trace put in error_message
 ERROR_MESSAGE_CHARS = 4 * 1024  # head of one error text put in error_message
 MAX_TASK_OUTPUTS = 3  # failed tasks of the run whose runs/get-output is read
+# runs/get's `trigger` of a job run a Run Job task of another job run started.
+RUN_JOB_TASK = "RUN_JOB_TASK"
 MAX_TRIGGERED_DEPTH = 2  # job runs followed down from a Run Job task (each: runs/get, get-output)
 MAX_PAGES = 10  # pages read from a paginated query
 MAX_ACTIVITY_CANDIDATES = 10  # failed pipeline runs looked in for a failed activity by name
@@ -77,6 +79,10 @@ class Enrichment:
     # Run Job task triggered, that run's task's output) met a throttle, a server error or a
     # timeout, and the error is not known without it: the same read may give it later.
     unread_for_now: str = ""
+    # The job run the run's first failed task, a Run Job task, triggered (its output named it,
+    # whether or not that run could be read), and that task: None otherwise.
+    triggered_run_id: int | None = None
+    triggering_task: str = ""
 
 
 @dataclass(frozen=True)
@@ -548,6 +554,8 @@ def _read_output(
         failure.result_state = failure.result_state or _task_result_state(metadata)
     triggered = getattr(output.run_job_output, "run_id", None)
     if triggered and not failure.error and depth < MAX_TRIGGERED_DEPTH:
+        # Known from this output even when that run cannot be read: its failure is this one.
+        failure.triggered_run = {"run_id": int(triggered)}
         _read_triggered_run(client, budget, failure, int(triggered), depth + 1)
 
 
@@ -558,7 +566,8 @@ def _read_triggered_run(
     (`run_job_output.run_id`): that run's first failed task's error (else its state message)
     and trace become the task's, and the run and that task are kept in
     `failure.triggered_run`. A triggered run none of whose tasks failed leaves the task as it
-    was; one that cannot be read leaves it saying why (`output_error`)."""
+    was; one that cannot be read leaves it saying why (`output_error`), its id alone kept in
+    `failure.triggered_run`."""
     try:
         run = _get_run(client, budget, run_id)
     except EnrichmentError as exc:
@@ -732,6 +741,9 @@ def enrich_databricks_run(
     }
     if run_as:
         details["run_as_user_name"] = run_as
+    trigger = _enum_text(getattr(run, "trigger", None))
+    if trigger:  # RUN_JOB_TASK: a Run Job task of another job run started it (`settle_fingerprint`)
+        details["trigger"] = trigger
     if task_key and not key_found:
         details["task_key_not_found"] = task_key
     if failures:
@@ -756,6 +768,8 @@ def enrich_databricks_run(
         source=DATABRICKS_SOURCE,
         correlation_text=_databricks_message(failures, run_state_message, with_trace=False),
         unread_for_now=unread_for_now,
+        triggered_run_id=failures[0].triggered_run.get("run_id") if failures else None,
+        triggering_task=failures[0].task_key if failures and failures[0].triggered_run else "",
     )
 
 

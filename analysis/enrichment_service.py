@@ -49,6 +49,10 @@ class Enriched:
     # Why the Databricks run could not be read for a reason that may pass (a throttle, a 5xx,
     # a timeout), whether or not it is marked to be read again (`unread_for_now`).
     unreachable: str = ""
+    # The job run the Databricks run's failing Run Job task triggered, its key in the ticket's
+    # workspace, and that task (`TRIGGERED_JOB_RUN`): also when the read of that run is to be
+    # tried again, its id being known. Empty otherwise.
+    triggered_run: dict[str, str] = field(default_factory=dict)
 
 
 def enrich(ticket: Ticket, *, databricks_down: str = "") -> Enriched:
@@ -112,11 +116,12 @@ def _read_databricks_run(
             # Read again whole, as a run whose runs/get failed so: its failure is settled on
             # its error (`settle_fingerprint`), not on the state message that stood in for it.
             unread = enrichment.EnrichmentError(found.unread_for_now, retryable=True)
-            return _unread(ticket, unread)
+            return replace(_unread(ticket, unread), triggered_run=_triggered_run(ticket, found))
     enriched = replace(
         _found(found),
         owner=databricks_owner(found.details),
         unreachable=redact_data(found.unread_for_now),
+        triggered_run=_triggered_run(ticket, found),
     )
     if ticket.details.get(REFETCH):
         enriched = replace(enriched, details={**enriched.details, REFETCH: None})
@@ -128,6 +133,19 @@ def _read_databricks_run(
 
 
 REFETCH = DATABRICKS_REFETCH
+
+
+def _triggered_run(ticket: Ticket, found: enrichment.Enrichment) -> dict[str, str]:
+    """The run `found.triggered_run_id` names, keyed as a notification of it from the ticket's
+    workspace is (`databricks:<workspace>:<run id>`: a Run Job task runs a job of its own
+    workspace), and the Run Job task that triggered it."""
+    if found.triggered_run_id is None:
+        return {}
+    workspace = ticket.run_id.split(":")[1]
+    return {
+        "run_key": f"databricks:{workspace}:{found.triggered_run_id}",
+        "task_key": found.triggering_task,
+    }
 
 
 # What the RCA of a run not to be read again says of it, where the read may succeed later.

@@ -55,7 +55,7 @@ from tickets import services as ticket_services
 from tickets.lifecycle import Actor
 from tickets.models import AuditLog, Incident, RcaSource, Resolution, Ticket
 from tickets.resolutions import PastFix, previous_fixes
-from tickets.vocabulary import ADF_ALERT_ERROR, COUNTED_DETAILS, Source
+from tickets.vocabulary import ADF_ALERT_ERROR, COUNTED_DETAILS, TRIGGERED_JOB_RUN, Source
 
 logger = logging.getLogger(__name__)
 
@@ -158,11 +158,14 @@ def _store_enriched(
     # A link the notification gave stays: the fetched one is the same run's.
     links = {**enriched.links, **(ticket.links or {})}
     linked = {"links": links} if links != ticket.links else {}
-    owned = {rules.RUN_OWNER: enriched.owner} if enriched.owner else {}
+    kept: dict[str, Any] = {rules.RUN_OWNER: enriched.owner} if enriched.owner else {}
+    # Kept whether or not the run's error was read: a notification of the run its Run Job task
+    # triggered, landing later, is this failure (`settle_fingerprint`).
+    kept |= {TRIGGERED_JOB_RUN: enriched.triggered_run} if enriched.triggered_run else {}
     if (
         not message
         and not linked
-        and not owned
+        and not kept
         and not enriched.run
         and ticket_services.FINGERPRINT_PENDING not in ticket.details
     ):
@@ -187,19 +190,26 @@ def _store_enriched(
             ticket_services.end_as_run_that_did_not_fail(ticket, did_not_fail)
             folded = None
         else:
-            folded = ticket_services.settle_fingerprint(ticket, correlated_on, culprit, links)
+            folded = ticket_services.settle_fingerprint(
+                ticket,
+                correlated_on,
+                culprit,
+                links,
+                triggered_run=enriched.triggered_run,
+                run_by_a_run_job_task=enriched.details.get("trigger") == enrichment.RUN_JOB_TASK,
+            )
             if folded is None:
                 folded = ticket_services.settle_run(ticket, enriched.run, culprit)
         if folded is not None:
             return folded
         if not message:
-            if linked or owned:
-                ticket.details = {**ticket.details, **owned}
+            if linked or kept:
+                ticket.details = {**ticket.details, **kept}
                 Ticket.objects.filter(pk=ticket.pk).update(**linked, details=ticket.details)
                 ticket.links = links
                 _route_to_run_owner(ticket, enriched)
             return None
-        details = {**ticket.details, **enriched.details, **owned}
+        details = {**ticket.details, **enriched.details, **kept}
         details.pop(ticket_services.FINGERPRINT_PENDING, None)  # settled, here or by a copy
         if found is not None and found.label:
             incidents.place_enriched(

@@ -52,6 +52,10 @@ ticket_changed = Signal()
 # the change announced, so the JIRA issue and Slack alert already made tell the new team and
 # owner and the dashboard shows them.
 REROUTED = "re-routed"
+# A Databricks job's failure and that of the job run its Run Job task triggered counted as one
+# on the ticket (`services.settle_fingerprint`): announced, its note naming both jobs, so the
+# JIRA issue and the Slack alert already made name them too.
+JOBS_FAILED_TOGETHER = "jobs_failed_together"
 
 
 class TransitionError(Exception):

@@ -84,6 +84,7 @@ from tickets.vocabulary import (
     FAILED_TASKS,
     FAILING_MAP_INDEXES,
     FAILING_TASKS,
+    JOBS_FAILED_TOGETHER,
     NEWEST_FAILED_RUN,
     TRY_DETAILS,
     ErrorClass,
@@ -969,15 +970,36 @@ class Ticket(models.Model):
         return words
 
     @property
+    def jobs_failed_together(self) -> str:
+        """The Databricks jobs the ticket counts failing as one, one having run the other (a Run
+        Job task: `JOBS_FAILED_TOGETHER`), in words (`jobs_failed_together_words`); "" for
+        none."""
+        return jobs_failed_together_words((self.details or {}).get(JOBS_FAILED_TOGETHER))
+
+    @property
     def failed_parts(self) -> str:
         """The parts of the pipeline the ticket counts failing, in words, when it counts several
-        (`mapped_instances`, `tasks_failed_alike`); "" otherwise."""
-        return self.mapped_instances or self.tasks_failed_alike
+        (`mapped_instances`, `tasks_failed_alike`), and the jobs failing with it
+        (`jobs_failed_together`); "" otherwise."""
+        parts = [self.mapped_instances or self.tasks_failed_alike, self.jobs_failed_together]
+        return "; ".join(part for part in parts if part)
 
     def sla_remaining(self, now: datetime | None = None) -> timedelta | None:
         if self.sla_deadline is None or self.status not in SLA_RUNNING:
             return None
         return self.sla_deadline - (now or timezone.now())
+
+
+def jobs_failed_together_words(entries: object) -> str:
+    """`JOBS_FAILED_TOGETHER` entries in words: "orders_orchestrator failed with orders_child
+    (its Run Job task run_child ran it)", "; " between two."""
+    said = []
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict) and entry.get("job") and entry.get("ran"):
+            task = str(entry.get("task") or "")[:60]
+            how = f"its Run Job task {task} ran it" if task else "it ran it"
+            said.append(f"{str(entry['job'])[:120]} failed with {str(entry['ran'])[:120]} ({how})")
+    return "; ".join(said)
 
 
 class OccurrenceQuerySet(models.QuerySet["Occurrence"]):

@@ -71,6 +71,7 @@ from tickets.models import (
     Occurrence,
     SuppressionRule,
     Ticket,
+    jobs_failed_together_words,
     new_ticket_id,
 )
 from tickets.timestamps import utc_text
@@ -80,7 +81,9 @@ from tickets.vocabulary import (
     FAILED_TASKS,
     FAILING_MAP_INDEXES,
     FAILING_TASKS,
+    JOBS_FAILED_TOGETHER,
     NEWEST_FAILED_RUN,
+    TRIGGERED_JOB_RUN,
     ErrorClass,
     Outcome,
     SlaStatus,
@@ -333,6 +336,9 @@ def settle_fingerprint(
     message: str,
     culprit: str = "",
     links: Mapping[str, str] | None = None,
+    *,
+    triggered_run: Mapping[str, str] | None = None,
+    run_by_a_run_job_task: bool = False,
 ) -> Folded | None:
     """A ticket opened by a Databricks notification without error text (`FINGERPRINT_PENDING` in
     its details) was correlated at ingest with no other run's failure: its fingerprint named its
@@ -356,6 +362,15 @@ def settle_fingerprint(
     (the run's page, which Databricks' notifications do not name; the ticket's own when
     None): a run counted on another ticket makes its page that ticket's `run` link, as
     ingest counting a notification that named the page would.
+
+    A job that failed because the job run its Run Job task triggered failed (`triggered_run`,
+    `TRIGGERED_JOB_RUN`: the run's key and the task) and that run are one failure, whichever
+    was notified first: the ticket is decided also with the ticket counting that run's failure
+    ("run it triggered"), and a ticket of a run a Run Job task started
+    (`run_by_a_run_job_task`: its runs/get's `trigger`) also with the ticket whose Run Job task
+    triggered it ("run that triggered it"), each folded as above into the other, which then
+    names both jobs (`JOBS_FAILED_TOGETHER`). Tickets still waiting to be settled are not
+    among them: the later of the two to settle finds the other.
 
     Call inside a transaction. The locks are ingest's, in its order: the run's, the
     fingerprint's and the culprit's advisory locks (a ticket whose error was fetched: then its
@@ -383,22 +398,34 @@ def settle_fingerprint(
     locks = [(_RUN_LOCK, _hash32(ticket.run_id)), (_FINGERPRINT_LOCK, _hash32(fingerprint))]
     if culprit:
         locks.append(incidents.culprit_lock(culprit))
-    job_run = _job_run_of(ticket) if message else ""
-    if job_run:
+    own_run = _job_run_of(ticket)
+    job_run = own_run if message else ""
+    if own_run:
         # The lock ingest takes for the run's notifications (`FailureEvent.part_of`): the
-        # tickets of two tasks of the run (or of a task and of the job) settling at once are
-        # settled one after the other, so the second finds the first's fingerprint.
-        part_of = bounded_key(run_failure_key(job_run), OCCURRENCE_KEY_LIMIT)
+        # tickets of two tasks of the run (or of a task and of the job, or of the job that
+        # triggered the run: below) settling at once are settled one after the other, so the
+        # second finds the first's fingerprint.
+        part_of = bounded_key(run_failure_key(own_run), OCCURRENCE_KEY_LIMIT)
         locks.append((_OCCURRENCE_LOCK, _hash32(part_of)))
+    if job_run:
         # Last, as ingest takes it: a task's success of the job (`_resolve`, which takes it
         # before it reads the tickets it ends) landing during a fold of that task's ticket into
         # another task's reads that ticket once it counts the task, not the one deleted.
         locks.append((_JOB_LOCK, _hash32(_job_key(ticket.resolve_key))))
+    triggered_key = str((triggered_run or {}).get("run_key", ""))
+    if triggered_key:
+        # The lock of the triggered run's notifications and of its ticket's settling (above):
+        # that ticket and this one are settled one after the other.
+        triggered_of = bounded_key(run_failure_key(triggered_key), OCCURRENCE_KEY_LIMIT)
+        locks.append((_OCCURRENCE_LOCK, _hash32(triggered_of)))
     with connection.cursor() as cursor:
         for lock in locks:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", list(lock))
     alike = _tasks_failing_alike(ticket, event, job_run) if job_run else {}
-    locked = _lock_with_fold_targets(ticket.pk, fingerprint, alike)
+    together = _runs_failing_together(
+        ticket, own_run if run_by_a_run_job_task else "", triggered_key
+    )
+    locked = _lock_with_fold_targets(ticket.pk, fingerprint, {**alike, **together})
     if locked is None:
         return None
     details, status, unresolved, resolved = locked
@@ -408,9 +435,15 @@ def settle_fingerprint(
     # open): what they did is on it, not on the other ticket.
     foldable = status == Status.OPEN and not _acted_on(ticket.pk)
     if unresolved is not None and foldable:
+        if unresolved in together:
+            return _fold_run_failing_together(
+                ticket, unresolved, together[unresolved], event, culprit, now, triggered_run
+            )
         how = alike.get(unresolved, "same fingerprint")
         tasks = _tasks_counted(ticket.pk, job_run, event) if unresolved in alike else []
-        return _fold(ticket.pk, unresolved, how, event, culprit, now, count_tasks=tasks)
+        folded = _fold(ticket.pk, unresolved, how, event, culprit, now, count_tasks=tasks)
+        _mark_triggered_run(unresolved, triggered_run)
+        return folded
     if (
         resolved is not None
         and foldable
@@ -418,8 +451,21 @@ def settle_fingerprint(
         and now - resolved[1] <= settings.REGRESSION_WINDOW
     ):
         target = resolved[0]
+        if target in together:
+            return _fold_run_failing_together(
+                ticket,
+                target,
+                together[target],
+                event,
+                culprit,
+                now,
+                triggered_run,
+                regression=True,
+            )
         tasks = _tasks_counted(ticket.pk, job_run, event) if target in alike else []
-        return _fold(ticket.pk, target, "regression", event, culprit, now, count_tasks=tasks)
+        folded = _fold(ticket.pk, target, "regression", event, culprit, now, count_tasks=tasks)
+        _mark_triggered_run(target, triggered_run)
+        return folded
     details = {name: value for name, value in details.items() if name != FINGERPRINT_PENDING}
     previous = ticket.previous_ticket_id or (resolved[0] if resolved else None)
     Ticket.objects.filter(pk=ticket.pk).update(
@@ -438,6 +484,78 @@ def _job_run_of(ticket: Ticket) -> str:
     if not task:
         return ticket.run_id
     return ticket.run_id.removesuffix(f":{task}") if ticket.run_id.endswith(f":{task}") else ""
+
+
+_RAN_BY_IT, _RAN_IT = "run it triggered", "run that triggered it"
+
+
+def _runs_failing_together(ticket: Ticket, own_run: str, triggered_key: str) -> dict[str, str]:
+    """The settled Databricks tickets whose failure is this one's by a Run Job task, by id, each
+    with how: the ticket counting a failure of the job run `triggered_key` this ticket's Run Job
+    task triggered (`_RAN_BY_IT`), and a ticket whose Run Job task triggered this ticket's job
+    run `own_run` (`_RAN_IT`, its `TRIGGERED_JOB_RUN`; "" for a run no Run Job task started:
+    not looked for)."""
+    together: dict[str, str] = {}
+    if triggered_key:
+        counting = Occurrence.objects.counted_in_run(triggered_key).exclude(ticket_id=ticket.pk)
+        for pk in counting.values_list("ticket_id", flat=True).distinct():
+            together[pk] = _RAN_BY_IT
+    if own_run:
+        triggering = Ticket.objects.filter(
+            source=Source.DATABRICKS, details__contains={TRIGGERED_JOB_RUN: {"run_key": own_run}}
+        )
+        for pk in triggering.exclude(pk=ticket.pk).values_list("pk", flat=True):
+            together[pk] = _RAN_IT
+    pending = Ticket.objects.filter(pk__in=list(together), details__has_key=FINGERPRINT_PENDING)
+    for pk in pending.values_list("pk", flat=True):
+        del together[pk]
+    return together
+
+
+def _fold_run_failing_together(
+    ticket: Ticket,
+    into: str,
+    how: str,
+    event: FailureEvent,
+    culprit: str,
+    now: datetime,
+    triggered_run: Mapping[str, str] | None,
+    *,
+    regression: bool = False,
+) -> Folded:
+    """The fold of a ticket into the ticket of the job run its Run Job task triggered, or of
+    the job run whose Run Job task triggered its run (`_runs_failing_together`): counted there
+    as the job's failure (none of the other job's tasks), and that ticket names both jobs
+    (`JOBS_FAILED_TOGETHER`)."""
+    other = Ticket.objects.values("pipeline", "details").get(pk=into)
+    if how == _RAN_IT:
+        task = (other["details"].get(TRIGGERED_JOB_RUN) or {}).get("task_key", "")
+        jobs = {"job": other["pipeline"], "task": task, "ran": ticket.pipeline}
+    else:
+        task = (triggered_run or {}).get("task_key", "")
+        jobs = {"job": ticket.pipeline, "task": task, "ran": other["pipeline"]}
+    as_job = dataclasses.replace(event, unit="")
+    folded = _fold(ticket.pk, into, "regression" if regression else how, as_job, culprit, now)
+    details = Ticket.objects.values_list("details", flat=True).get(pk=into)
+    named = [entry for entry in details.get(JOBS_FAILED_TOGETHER) or [] if entry != jobs]
+    details[JOBS_FAILED_TOGETHER] = [*named, jobs][-_JOBS_NAMED:]
+    Ticket.objects.filter(pk=into).update(details=details)
+    words = jobs_failed_together_words([jobs])
+    lifecycle.announce(into, lifecycle.JOBS_FAILED_TOGETHER, Actor.source(event.source), words)
+    return folded
+
+
+_JOBS_NAMED = 5  # the pairs of jobs failing together a ticket keeps, the latest
+
+
+def _mark_triggered_run(ticket_id: str, triggered_run: Mapping[str, str] | None) -> None:
+    """A failure whose Run Job task triggered `triggered_run`, counted on `ticket_id` (another
+    run of its job failing alike): the ticket keeps that run as its `TRIGGERED_JOB_RUN`, so
+    that run's failure, landing later, is found to be this one."""
+    if triggered_run:
+        details = Ticket.objects.values_list("details", flat=True).get(pk=ticket_id)
+        details[TRIGGERED_JOB_RUN] = dict(triggered_run)
+        Ticket.objects.filter(pk=ticket_id).update(details=details)
 
 
 # After its run key, a task's failure's occurrence key: `<task>[:<task run>]:jobs.on_failure`.

@@ -129,8 +129,21 @@ FAILING_MAP_INDEXES = "failing_map_indexes"
 # ticket is recovered at its source when the last of these succeeds (`tickets.services._resolve`).
 FAILED_TASKS = "tasks_failed_alike"
 FAILING_TASKS = "tasks_still_failing"
-# The `details` keys a count of a failure writes on the row (`record_recurrence`), which an
-# analysis running meanwhile keeps as the row has them.
+# The `details` key under which the ticket of a Databricks run whose first failed task is a Run
+# Job task (`run_job_task`) keeps the job run that task triggered (of the latest such run counted
+# on it), known from the task's output
+# even when that run could not be read: {"run_key": "databricks:<workspace>:<run id>",
+# "task_key": <the Run Job task>}. That run's failure and this one are one failure
+# (`tickets.services.settle_fingerprint`).
+TRIGGERED_JOB_RUN = "triggered_job_run"
+# The `details` key under which a ticket that counts a Databricks job's failure and that of the
+# job run its Run Job task triggered (the one folded into the other: `settle_fingerprint`)
+# names both jobs: a list of {"job": <the job that ran the other>, "task": <its Run Job task>,
+# "ran": <the job it ran>}.
+JOBS_FAILED_TOGETHER = "jobs_failed_together"
+# The `details` keys a count of a failure writes on the row (`record_recurrence`, and a fold:
+# `tickets.services.settle_fingerprint`), which an analysis running meanwhile keeps as the row
+# has them.
 COUNTED_DETAILS = (
     *TRY_DETAILS,
     NEWEST_FAILED_RUN,
@@ -138,4 +151,6 @@ COUNTED_DETAILS = (
     FAILING_MAP_INDEXES,
     FAILED_TASKS,
     FAILING_TASKS,
+    TRIGGERED_JOB_RUN,
+    JOBS_FAILED_TOGETHER,
 )

@@ -727,6 +727,9 @@ def _noformat_inline(text: str) -> str:
 
 # What a change commented on the issue says, after who made it.
 _COMMENT_WORDS = {
+    lifecycle.JOBS_FAILED_TOGETHER: (
+        "counted a Databricks job's failure and that of the job its Run Job task ran as one"
+    ),
     "acknowledge": "acknowledged the ticket",
     "start_progress": "took the ticket (in progress)",
     "resolve": "resolved the ticket",
@@ -925,6 +928,10 @@ def _jira_sync(jira: JiraTransport, row: OutboundDelivery) -> None:
         _remove_jira_duplicates(jira, ticket, keep=key)
     if change["action"] == lifecycle.REROUTED:  # the description names the team and owner
         jira.update_issue(key, summary=jira_summary(ticket), description=jira_description(ticket))
+        return
+    if change["action"] == lifecycle.JOBS_FAILED_TOGETHER:  # the summary names both jobs
+        jira.update_issue(key, summary=jira_summary(ticket), description=jira_description(ticket))
+        jira.add_comment(key, jira_comment(change["action"], change["actor"], change["note"]))
         return
     if change["action"] == ANALYSED:  # the issue tells the RCA as it is now; the priority stays
         if not _created_with_current_rca(ticket):
@@ -1186,7 +1193,11 @@ def _follow(change: Change) -> tuple[str, dict[str, Any]] | None:
         return None  # its `remediation_succeeded` moves the issue and comments, once
     if change.action in LIFECYCLE_CHANGES and not made_on_this_issue:
         return SYNC, change.as_payload()
-    if change.action in REMEDIATION_CHANGES or change.action in (ANALYSED, lifecycle.REROUTED):
+    if change.action in REMEDIATION_CHANGES or change.action in (
+        ANALYSED,
+        lifecycle.REROUTED,
+        lifecycle.JOBS_FAILED_TOGETHER,
+    ):
         return SYNC, change.as_payload()
     return None
 

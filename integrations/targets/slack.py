@@ -133,6 +133,7 @@ FOLLOWED = {
     "reopen",
     "regressed",
     "recurred",
+    lifecycle.JOBS_FAILED_TOGETHER,
     "resolved_at_source",
     "sla_breached",
     "jira_linked",
@@ -156,6 +157,7 @@ THREADED = {
     "resolve",
     "reopen",
     "regressed",
+    lifecycle.JOBS_FAILED_TOGETHER,
     "resolved_at_source",
     "sla_breached",
     "remediation_approved",
@@ -946,7 +948,10 @@ def _slack_sync(slack: SlackTransport, row: OutboundDelivery) -> None:
     change = row.payload
     if change.get("thread"):
         reply = slack_thread_text(change["action"], change["actor"], change["via"])
-        told = change["action"].startswith("remediation_") or change["action"] == "regressed"
+        told = change["action"].startswith("remediation_") or change["action"] in (
+            "regressed",
+            lifecycle.JOBS_FAILED_TOGETHER,
+        )
         if told and change.get("note"):
             reply = f"{reply}: {slack_escape(change['note'], 1000)}"
         if change.get("skips_remediation"):
