@@ -363,30 +363,37 @@ def _databricks_workspace_host(text: str) -> Culprit | None:
 # CLOUD_FAILURE or SERVICE_FAULT, or one of those reasons spelt out): the cluster is a victim,
 # and each job run's job cluster has an id of its own, so 30 jobs losing their drivers in one
 # workspace outage named 30 culprits and paged 30 times. What they share is the quota the
-# launch hit (when the error names one) or else the workspace the clusters run in.
+# launch hit (when the error names one) or else the workspace the clusters run in. A reason
+# whose type says CLIENT_ERROR (an init script, a policy refusing the launch) is the user's
+# own, whatever else its text says, and a customer's VNet (its NSG, its exhausted subnet) is
+# their setup, not the platform: those clusters stay the culprits.
 _PLATFORM_TERMINATION = re.compile(
     r"(?:\(|\btype: ?)(?:CLOUD_FAILURE|SERVICE_FAULT)\b|"
     r"\b(?:DRIVER_UNREACHABLE|DRIVER_UNRESPONSIVE|COMMUNICATION_LOST|"
     r"CLOUD_PROVIDER_LAUNCH_FAILURE|CLOUD_PROVIDER_SHUTDOWN|"
     r"CLOUD_PROVIDER_RESOURCE_STOCKOUT|INSTANCE_UNREACHABLE|UNEXPECTED_LAUNCH_FAILURE|"
     r"CONTROL_PLANE_REQUEST_FAILURE|AZURE_RESOURCE_PROVIDER_THROTTLING|"
-    r"AZURE_RESOURCE_MANAGER_THROTTLING|NETWORK_CONFIGURATION_FAILURE|SUBNET_EXHAUSTED_FAILURE|"
-    r"METASTORE_COMPONENT_UNHEALTHY|DBFS_COMPONENT_UNHEALTHY|BOOTSTRAP_TIMEOUT|"
+    r"AZURE_RESOURCE_MANAGER_THROTTLING|METASTORE_COMPONENT_UNHEALTHY|DBFS_COMPONENT_UNHEALTHY|"
+    r"BOOTSTRAP_TIMEOUT|"
     r"cloud provider launch failure|driver is unreachable)\b",
     re.I,
 )
+_USER_TERMINATION = re.compile(r"(?:\(|\btype: ?)CLIENT_ERROR\b", re.I)
 _WORKSPACE_ID = re.compile(r"\d{1,20}")
 
 
 def _behind_terminated_cluster(cluster: Culprit, text: str, resource: Mapping[str, Any]) -> Culprit:
     """What a cluster's failure is blamed on: the cluster itself, unless the platform under it
-    terminated it (then its quota, else its workspace: the id the failure's notification gave,
-    else the workspace host its error names)."""
+    terminated it (then the quota its launch hit, else, unless the reason's type is the user's
+    CLIENT_ERROR, its workspace: the id the failure's notification gave, else the workspace host
+    its error names)."""
     if not _PLATFORM_TERMINATION.search(text):
         return cluster
     quota = _cloud_quota(text)
     if quota is not None:
         return quota
+    if _USER_TERMINATION.search(text):
+        return cluster
     workspace_id = str(resource.get("workspace_id") or "")
     if _WORKSPACE_ID.fullmatch(workspace_id):
         return Culprit(CulpritKind.DATABRICKS_WORKSPACE, workspace_id)

@@ -18,12 +18,15 @@ from __future__ import annotations
 import http.client
 import logging
 import re
+import zlib
 from collections.abc import Callable, Mapping
 from datetime import UTC
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from analysis.rules.reading import cut_at_boundary
@@ -896,15 +899,46 @@ def _channel_refusal(exc: TransportError) -> str:
     return next((error for error in CHANNEL_REFUSALS if f"failed: {error}" in str(exc)), "")
 
 
+# Namespace of the advisory locks a ticket's (an incident's) findings are recorded under, one
+# at a time (two-key form; tickets/services.py, tickets/incidents.py and analysis/services.py
+# use 1 to 6, integrations/targets/databricks_repair.py "repa").
+_FINDING_LOCK = 0x736C6B66  # "slkf"
+
+
+def _record_once(subject_id: str, recorded: QuerySet[Any], record: Callable[[], object]) -> None:
+    """`record` unless `recorded` already holds it. Two deliveries may find the same thing at
+    once (a plain edit and a thread reply run side by side): each runs in its transaction
+    (`fanout.deliver`), so neither saw the other's entry and both wrote one. The lock, held to
+    the end of that transaction, makes the second read the first's entry once it is committed."""
+    key = zlib.crc32(subject_id.encode()) - 2**31
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_FINDING_LOCK, key])
+        if not recorded.exists():
+            record()
+
+
+def _audit_once(ticket: Ticket, action: str, details: dict[str, str]) -> None:
+    _record_once(
+        ticket.pk,
+        AuditLog.objects.filter(ticket_id=ticket.pk, action=action, details__contains=details),
+        lambda: lifecycle.write_audit(ticket, Actor.system("slack"), action, details=details),
+    )
+
+
+def _timeline_once(incident: Incident, kind: str, details: dict[str, str]) -> None:
+    _record_once(
+        incident.pk,
+        IncidentEvent.objects.filter(incident_id=incident.pk, kind=kind, details__contains=details),
+        lambda: incidents.record_event(
+            incident.pk, kind, actor=Actor.system("slack"), details=details
+        ),
+    )
+
+
 def _alert_found_deleted(ticket: Ticket) -> NotSent:
-    """Recorded in the ticket's audit log (once: later deliveries look there first)."""
-    if not alert_deleted(ticket):  # another delivery may have found it first
-        lifecycle.write_audit(
-            ticket,
-            Actor.system("slack"),
-            ALERT_DELETED,
-            details={"channel": ticket.slack_channel, "ts": ticket.slack_ts},
-        )
+    """Recorded in the ticket's audit log once: later deliveries look there first."""
+    _audit_once(ticket, ALERT_DELETED, {"channel": ticket.slack_channel, "ts": ticket.slack_ts})
     return _not_sent_to_deleted(ticket)
 
 
@@ -935,12 +969,7 @@ def _slack_sync(slack: SlackTransport, row: OutboundDelivery) -> None:
         if not refusal:
             raise
         where = {"channel": ticket.slack_channel, "ts": ticket.slack_ts, "error": refusal}
-        if not AuditLog.objects.filter(
-            ticket_id=ticket.pk, action=ALERT_CHANNEL_REFUSED, details__contains=where
-        ).exists():
-            lifecycle.write_audit(
-                ticket, Actor.system("slack"), ALERT_CHANNEL_REFUSED, details=where
-            )
+        _audit_once(ticket, ALERT_CHANNEL_REFUSED, where)
         raise NotSent(
             f"not sent: Slack refused its alert's channel {ticket.slack_channel} ({refusal}: "
             f"{CHANNEL_REFUSALS[refusal]})"
@@ -1223,12 +1252,7 @@ INCIDENT_CHANNEL_REFUSED = "slack_channel_refused"
 def _incident_channel_refused(incident: Incident, refusal: str) -> NotSent:
     """Recorded on the incident's timeline once for each refusal."""
     where = {"channel": incident.slack_channel, "ts": incident.slack_ts, "error": refusal}
-    if not IncidentEvent.objects.filter(
-        incident_id=incident.pk, kind=INCIDENT_CHANNEL_REFUSED, details__contains=where
-    ).exists():
-        incidents.record_event(
-            incident.pk, INCIDENT_CHANNEL_REFUSED, actor=Actor.system("slack"), details=where
-        )
+    _timeline_once(incident, INCIDENT_CHANNEL_REFUSED, where)
     return NotSent(
         f"not sent: Slack refused the incident's channel {incident.slack_channel} ({refusal}: "
         f"{CHANNEL_REFUSALS[refusal]})"
@@ -1236,14 +1260,9 @@ def _incident_channel_refused(incident: Incident, refusal: str) -> NotSent:
 
 
 def _incident_message_found_deleted(incident: Incident) -> NotSent:
-    """Recorded on the incident's timeline (once: later deliveries look there first)."""
-    if not incident_message_deleted(incident):
-        incidents.record_event(
-            incident.pk,
-            INCIDENT_MESSAGE_DELETED,
-            actor=Actor.system("slack"),
-            details={"channel": incident.slack_channel, "ts": incident.slack_ts},
-        )
+    """Recorded on the incident's timeline once: later deliveries look there first."""
+    where = {"channel": incident.slack_channel, "ts": incident.slack_ts}
+    _timeline_once(incident, INCIDENT_MESSAGE_DELETED, where)
     return _not_sent_to_deleted_incident_message(incident)
 
 
@@ -1546,10 +1565,7 @@ def _slack_member_approval(slack: SlackTransport, row: OutboundDelivery) -> None
     except TransportError as exc:
         if not _says_deleted(exc):
             raise
-        if not _approval_request_deleted(ticket, asked):  # another update may have found it
-            lifecycle.write_audit(
-                ticket, Actor.system("slack"), APPROVAL_REQUEST_DELETED, details=asked
-            )
+        _audit_once(ticket, APPROVAL_REQUEST_DELETED, asked)
         raise _not_sent_to_deleted_approval_request(asked) from exc
 
 

@@ -325,3 +325,32 @@ def test_a_cluster_the_platform_terminated_blames_what_the_jobs_share(message, r
         for cluster in TWO_JOB_CLUSTERS
     ]
     assert {culprit.label if culprit else None for culprit in found} == labels
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        # The reason's type says the user's own setup terminated it, whatever else it says.
+        "Cluster '{cluster}' was terminated. Reason: INIT_SCRIPT_FAILURE (CLIENT_ERROR). "
+        "Parameters: databricks_error_message:Cluster scoped init script failed; driver is "
+        "unreachable",
+        "Cluster '{cluster}' was terminated. Reason: CLOUD_PROVIDER_LAUNCH_FAILURE "
+        "(CLIENT_ERROR). Parameters: azure_error_code:RequestDisallowedByPolicy",
+        "Error: {cluster} is not able to transition from TERMINATED to RUNNING. Termination "
+        "info: code: BOOTSTRAP_TIMEOUT, type: CLIENT_ERROR, parameters: map[]",
+        # A customer's VNet: its NSG or its too small subnet, not the platform.
+        "Cluster '{cluster}' was terminated. Reason: NETWORK_CONFIGURATION_FAILURE. "
+        "Parameters: azure_error_message:NSG denies outbound traffic to the control plane",
+        "Cluster '{cluster}' was terminated. Reason: SUBNET_EXHAUSTED_FAILURE",
+    ],
+)
+def test_a_cluster_terminated_for_the_users_own_reason_stays_the_culprit(message):
+    found = {
+        extract_culprit(
+            redact(message.format(cluster=cluster)), WORKSPACE_GIVEN, source="databricks"
+        )
+        for cluster in TWO_JOB_CLUSTERS
+    }
+    assert {culprit.label if culprit else None for culprit in found} == {
+        f"databricks-cluster:{cluster}" for cluster in TWO_JOB_CLUSTERS
+    }

@@ -5,7 +5,11 @@ Celery worker, the real slack-sdk client against the local Slack (tests/fakes)."
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 
 from integrations import fanout
@@ -318,3 +322,51 @@ def test_an_approval_asked_in_an_archived_incident_channel_is_skipped_not_dead(
         incident=incident, kind=slack_target.INCIDENT_CHANNEL_REFUSED
     )
     assert entry.details == {"channel": channel, "ts": ts, "error": "is_archived"}
+
+
+def _found_by_two_workers(find: Callable[[], object]) -> None:
+    """`find` run by a delivery whose transaction is still open while a second worker's
+    delivery runs it too (a plain edit and a thread reply, say, both finding the alert gone)."""
+
+    def second_worker() -> None:
+        try:
+            find()
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        find()
+        other = threading.Thread(target=second_worker)
+        other.start()
+        other.join(timeout=1.0)  # it waits for this transaction, or went ahead without it
+    other.join(timeout=30)
+    assert not other.is_alive()
+
+
+def test_an_alert_two_workers_find_deleted_at_once_is_recorded_once(
+    celery_worker,
+    targets,  # noqa: F811 (fixture)
+):
+    ticket = paged("pl_orders")
+    _found_by_two_workers(
+        lambda: slack_target._alert_found_deleted(Ticket.objects.get(pk=ticket.pk))
+    )
+    found = AuditLog.objects.filter(ticket=ticket, action=slack_target.ALERT_DELETED)
+    assert found.count() == 1
+
+
+def test_an_incident_message_two_workers_find_refused_at_once_is_recorded_once(
+    celery_worker,
+    targets,  # noqa: F811 (fixture)
+):
+    incident, _responder = paged_outage_and_responder()
+    settled()
+    _found_by_two_workers(
+        lambda: slack_target._incident_channel_refused(
+            Incident.objects.get(pk=incident.pk), "is_archived"
+        )
+    )
+    found = IncidentEvent.objects.filter(
+        incident=incident, kind=slack_target.INCIDENT_CHANNEL_REFUSED
+    )
+    assert found.count() == 1
