@@ -22,7 +22,8 @@ from typing import Any
 import numpy
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q, Window
+from django.db.models import F, JSONField, Q, Window
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
@@ -205,7 +206,9 @@ def _store_enriched(
         if not message:
             if linked or kept:
                 ticket.details = {**ticket.details, **kept}
-                Ticket.objects.filter(pk=ticket.pk).update(**linked, details=ticket.details)
+                Ticket.objects.filter(pk=ticket.pk).update(
+                    **linked, details=_keeping_counted_details(ticket.details)
+                )
                 ticket.links = links
                 _route_to_run_owner(ticket, enriched)
             return None
@@ -216,7 +219,7 @@ def _store_enriched(
                 ticket.pk, culprit=found.label, culprit_detail=found.detail, error_type=error_type
             )
         Ticket.objects.filter(pk=ticket.pk).update(
-            error_message=message, details=details, **linked, **raised
+            error_message=message, details=_keeping_counted_details(details), **linked, **raised
         )
         if raised:  # its incident (joined at ingest or just now) is as grave as its members
             incidents.raise_to_member(ticket.pk)
@@ -225,6 +228,18 @@ def _store_enriched(
     for name, value in raised.items():
         setattr(ticket, name, value)
     return None
+
+
+def _keeping_counted_details(details: dict[str, Any]) -> RawSQL:
+    """`details` for an UPDATE of a ticket read before the run's (slow) read: the failures
+    counted on the row meanwhile (a fold into it, a try: `COUNTED_DETAILS`) wrote theirs there,
+    and they stay as the row has them; those it lacks are taken from `details`."""
+    return RawSQL(
+        "%s::jsonb || COALESCE((SELECT jsonb_object_agg(key, value) FROM jsonb_each(details)"
+        " WHERE key = ANY(%s::text[])), '{}'::jsonb)",
+        (json.dumps(details), list(COUNTED_DETAILS)),
+        output_field=JSONField(),
+    )
 
 
 def _route_to_run_owner(ticket: Ticket, enriched: enrichment_service.Enriched) -> None:

@@ -288,3 +288,46 @@ def test_a_parent_read_while_its_childs_run_could_not_be_is_still_one_page(
     assert ticket.failed_parts == (
         "orders_orchestrator failed with orders_child (its Run Job task run_child ran it)"
     )
+
+
+def test_the_jobs_named_together_stay_when_the_parents_read_again_ends_after_the_fold(
+    celery_worker, targets, databricks, settings
+):
+    """The parent's read again (its child's run could not be read at first) is under way, the
+    parent's ticket read, when the child's failure lands and is folded into that ticket, naming
+    both jobs: what the read again stores keeps them (it wrote the details it had read before)."""
+    settings.DATABRICKS_WORKSPACE_ID = WORKSPACE
+    settings.DATABRICKS_REFETCH_DELAY_SECONDS = 0
+    settings.GEMINI_API_KEY = ""
+    parent_run(databricks, {"run_child": (CHILD_RUN, CHILD, CODE_ERROR)})
+    body = databricks.error_body(503, "temporarily unavailable")
+    get_run = {"path_contains": "/jobs/runs/get", "query": {"run_id": str(CHILD_RUN)}}
+    databricks.fail(503, body, times=None, **get_run)
+    parent = delivered(PARENT, PARENT_RUN)
+    databricks.clear_faults()
+
+    # The read again holds on the parent's run (the ticket already read) until released.
+    def parent_reads() -> int:
+        gets = databricks.requests_to("/jobs/runs/get")
+        return sum(1 for r in gets if r.param("run_id") == str(PARENT_RUN))
+
+    reads_before = parent_reads()
+    databricks.fail(
+        0, stall=25, times=1, path_contains="/jobs/runs/get", query={"run_id": str(PARENT_RUN)}
+    )
+    assert tasks.refetch_databricks_errors() == 1
+    wait_for(lambda: parent_reads() > reads_before, 30)
+
+    post(notification(CHILD, CHILD_RUN), DATABRICKS)
+    wait_for(lambda: Ticket.objects.count() == 1, 30)
+    databricks.release_stalled()
+    wait_for(lambda: CODE_ERROR in Ticket.objects.get(pk=parent["ticket_id"]).error_message, 30)
+    settled()
+
+    (ticket,) = Ticket.objects.all()
+    assert ticket.pk == parent["ticket_id"] and ticket.occurrence_count == 2
+    assert ticket.failed_parts == (
+        "orders_orchestrator failed with orders_child (its Run Job task run_child ran it)"
+    )
+    assert ticket.details["triggered_job_run"]["task_key"] == "run_child"
+    assert ticket.links["run"].endswith(f"/run/{CHILD_RUN}"), ticket.links
