@@ -209,6 +209,13 @@ try:
     # Incidents (tickets/incidents.py): failures of several pipelines naming one culprit.
     INCIDENT_WINDOW = timedelta(seconds=env.int("INCIDENT_WINDOW_SECONDS", 600, validate=_POSITIVE))
     INCIDENT_MIN_PIPELINES = env.int("INCIDENT_MIN_PIPELINES", 2, validate=validate.Range(min=2))
+    # An open incident (not resolved, not recovered) takes a new failure of its key this long
+    # after its last member, however quiet the outage went in between (a pipeline on an hourly
+    # schedule hitting the same dead server); INCIDENT_WINDOW still bounds forming one. Never
+    # shorter than INCIDENT_WINDOW (`incidents.open_join_since`).
+    INCIDENT_OPEN_JOIN = timedelta(
+        seconds=env.int("INCIDENT_OPEN_JOIN_SECONDS", 2 * 3600, validate=_POSITIVE)
+    )
     INCIDENT_UPDATE_SECONDS = env.float("INCIDENT_UPDATE_SECONDS", 5.0, validate=_POSITIVE)
     # A failure that names a culprit waits this long before paging on its own: time for the
     # other pipelines of a storm to arrive, so that the incident pages instead.

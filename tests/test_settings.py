@@ -43,6 +43,8 @@ def load_settings(
         # Out of range or not one of the choices (validators that only returned False passed).
         ("OUTBOUND_TIMEOUT_SECONDS", "-1"),
         ("INCIDENT_MIN_PIPELINES", "1"),
+        ("INCIDENT_OPEN_JOIN_SECONDS", "0"),
+        ("INCIDENT_OPEN_JOIN_SECONDS", "2h"),
         ("SIMILARITY_FLOOR", "2"),
         ("SLACK_CHANNEL_BURST", "0"),
         ("LOG_FORMAT", "xml"),
@@ -160,6 +162,15 @@ def test_a_gemini_timeout_of_one_millisecond_is_taken():
 
 def test_typed_values_are_read():
     assert load_settings(DEBUG="true").stdout.strip() == "True"
+
+
+def test_how_long_an_open_incident_takes_new_failures_is_read():
+    assert (
+        load_settings("INCIDENT_OPEN_JOIN", unset=("INCIDENT_OPEN_JOIN_SECONDS",)).stdout.strip()
+        == "2:00:00"
+    )
+    result = load_settings("INCIDENT_OPEN_JOIN", INCIDENT_OPEN_JOIN_SECONDS="14400")
+    assert result.stdout.strip() == "4:00:00", result.stderr
 
 
 @pytest.mark.parametrize("rate", ["5/s", "60/min", "100/hour", "1000/day", "20/minute"])

@@ -2,8 +2,9 @@
 
 Tickets whose failures name the same culprit (analysis/culprits.py) with the same kind of
 failure (their `group_key`: the error class, the classes that say the culprit is unavailable
-counting as one) and fail within INCIDENT_WINDOW of the incident's last member form an
-incident once they span INCIDENT_MIN_PIPELINES pipelines; later members join it. An Azure
+counting as one) and fail within INCIDENT_WINDOW of each other form an incident once they span
+INCIDENT_MIN_PIPELINES pipelines; later members join it while it is open (not resolved, not
+recovered), up to INCIDENT_OPEN_JOIN after its last member (`open_join_since`). An Azure
 Monitor alert's group key is its resource's culprit alone: alerts on one resource group
 together, and an alert on the culprit of an open incident joins that incident's timeline. An
 alert with nothing of its resource to join or form with groups on its rule instead
@@ -229,13 +230,23 @@ def _lock_culprit(culprit: str) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", list(culprit_lock(culprit)))
 
 
+def open_join_since(now: datetime) -> datetime:
+    """The last member an open incident must have had since for a new failure of its key (or
+    its alert rule) to join it: INCIDENT_OPEN_JOIN ago (INCIDENT_WINDOW ago when that is
+    longer). An outage that went quiet for longer than INCIDENT_WINDOW (pipelines on hourly
+    schedules hitting one dead server) is still the incident people work on while it is open;
+    one forgotten open for days takes no new outage of its culprit."""
+    return now - max(settings.INCIDENT_OPEN_JOIN, settings.INCIDENT_WINDOW)
+
+
 def placement_query(ticket: Ticket, now: datetime) -> tuple[str, list[Any]]:
     """The SELECT `place` decides on, as SQL and parameters, for a caller that runs it in a
     statement of its own (with the culprit's lock already held: see `culprit_lock`). One row:
-    the open incident the ticket joins (or NULL), and how many pipelines other than its own the
-    recent ungrouped tickets of its group key span (the Python side reads those tickets only
-    when that is enough to form an incident). No ORM compiling: every new failure with a
-    culprit asks this."""
+    the open incident the ticket joins (or NULL: none whose last member is since
+    `open_join_since`), and how many pipelines other than its own the recent ungrouped tickets
+    of its group key (last seen within INCIDENT_WINDOW) span (the Python side reads those
+    tickets only when that is enough to form an incident). No ORM compiling: every new failure
+    with a culprit asks this."""
     since = now - settings.INCIDENT_WINDOW
     matched_on = "culprit" if ticket.source == Source.AZURE_MONITOR else "group_key"
     sql = f"""
@@ -250,7 +261,7 @@ def placement_query(ticket: Ticket, now: datetime) -> tuple[str, list[Any]]:
         """
     params = [
         ticket.culprit if matched_on == "culprit" else ticket.group_key,
-        since,
+        open_join_since(now),
         Status.RESOLVED,
         ticket.group_key,
         since,
@@ -595,14 +606,10 @@ def _service_health_title(ticket: Ticket) -> str:
 def _join_rule_incident(ticket: Ticket, rule_key: str, now: datetime, **join: Any) -> str | None:
     """Join the open incident of an alert rule (`_join_if_open`, with `join`'s arguments), as
     `placement_query` reads a culprit's: not merged, not recovered, not resolved, its last
-    member within the window (an Azure incident's, its tracking id's, however long ago: that
-    id is one outage's alone, whose alerts of several subscriptions may come hours apart); the
-    incident's id, None when there is none."""
-    recent = (
-        Q()
-        if _service_health_key(rule_key)
-        else Q(last_member_at__gte=now - settings.INCIDENT_WINDOW)
-    )
+    member since `open_join_since` (an Azure incident's, its tracking id's, however long ago:
+    that id is one outage's alone, whose alerts of several subscriptions may come hours
+    apart); the incident's id, None when there is none."""
+    recent = Q() if _service_health_key(rule_key) else Q(last_member_at__gte=open_join_since(now))
     open_incidents = (
         Incident.objects.filter(
             recent, group_key=rule_key, merged_into__isnull=True, recovered_at__isnull=True

@@ -2560,3 +2560,92 @@ def test_the_incident_messages_permalink_is_asked_once_and_shown(celery_worker, 
     client.force_login(viewer)
     html = client.get(f"/incidents/{incident.pk}/").content.decode()
     assert f'href="{expected}"' in html
+
+
+def _quiet_for(quiet: timedelta) -> None:
+    """The storm went quiet `quiet` ago: its incident's and its tickets' times move back."""
+    from django.db.models import F
+
+    Incident.objects.update(
+        first_seen=F("first_seen") - quiet,
+        last_member_at=F("last_member_at") - quiet,
+        created_at=F("created_at") - quiet,
+    )
+    Ticket.objects.update(
+        timestamp=F("timestamp") - quiet,
+        first_seen=F("first_seen") - quiet,
+        last_seen=F("last_seen") - quiet,
+    )
+
+
+def _pages(jira: FakeJira, slack: FakeSlack) -> tuple[int, int]:
+    """(JIRA issues created, Slack alerts posted): the pages sent so far."""
+    creates = [r for r in jira.issue_requests("POST") if r.path.endswith("/issue")]
+    return len(creates), len(slack.top_level())
+
+
+OTHER_SERVER_MESSAGE = STORM_MESSAGE.replace("sql-prod-01", "sql-prod-02")
+
+
+@pytest.mark.parametrize(
+    ("quiet_minutes", "open_join_minutes", "resolved", "message", "joins"),
+    [
+        pytest.param(20, None, False, STORM_MESSAGE, True, id="open-incident-after-a-quiet-spell"),
+        pytest.param(110, None, False, STORM_MESSAGE, True, id="within-the-default-bound"),
+        pytest.param(130, None, False, STORM_MESSAGE, False, id="past-the-default-bound"),
+        pytest.param(40, 30, False, STORM_MESSAGE, False, id="past-a-configured-bound"),
+        pytest.param(20, None, True, STORM_MESSAGE, False, id="incident-resolved"),
+        pytest.param(20, None, False, OTHER_SERVER_MESSAGE, False, id="unrelated-culprit"),
+    ],
+)
+def test_a_straggler_of_an_outage_still_open_joins_its_incident_after_a_quiet_spell(
+    celery_worker, targets, settings, quiet_minutes, open_join_minutes, resolved, message, joins
+):
+    """Pipelines on hourly schedules hit the same dead server after the storm went quiet for
+    longer than INCIDENT_WINDOW_SECONDS: while its incident is open (and its last member within
+    INCIDENT_OPEN_JOIN_SECONDS, 2 hours by default), the straggler joins it and pages nothing
+    of its own; past that bound, once the incident is resolved, or naming another culprit, it
+    is a ticket of its own and pages."""
+    from tests.api import clear_throttles, jwt_client, make_user
+
+    jira, slack = targets
+    clear_throttles()
+    settings.INCIDENT_GRACE_SECONDS = 0
+    if open_join_minutes is not None:
+        settings.INCIDENT_OPEN_JOIN = timedelta(minutes=open_join_minutes)
+    post(storm_failure("pl_orders"))
+    post(storm_failure("pl_customers"))
+    incident = paged_incident()
+    assert _pages(jira, slack) == (1, 1)
+    if resolved:
+        responder = jwt_client(make_user("responder", "maria"))
+        assert responder.post(f"/api/v1/incidents/{incident.pk}/resolve/").status_code == 200
+        settled()
+    _quiet_for(timedelta(minutes=quiet_minutes))
+
+    straggler = post(storm_failure("pl_hourly_export", message=message))
+    assert straggler["outcome"] == "created"
+
+    ticket = Ticket.objects.get(pk=straggler["ticket_id"])
+    incident.refresh_from_db()
+    if joins:
+        assert ticket.incident_id == incident.pk
+        assert incident.member_count == 3 and incident.status == "open"
+        settled()
+        assert _pages(jira, slack) == (1, 1)  # the outage paged once
+        assert ticket.itsm_ticket_id == "" and ticket.slack_ts == ""
+    else:
+        assert ticket.incident_id is None
+        assert incident.member_count == 2
+        assert incident.status == ("resolved" if resolved else "open")
+        wait_for(
+            lambda: (
+                Ticket.objects.filter(pk=ticket.pk)
+                .exclude(itsm_ticket_id="")
+                .exclude(slack_ts="")
+                .exists()
+            ),
+            30,
+        )
+        settled()
+        assert _pages(jira, slack) == (2, 2)  # its own page besides the incident's
