@@ -350,12 +350,22 @@ def _databricks(text: str) -> Culprit | None:
 _DATABRICKS_HOSTS = (".azuredatabricks.net", ".cloud.databricks.com", ".gcp.databricks.com")
 
 
+# An Azure workspace's host embeds its workspace id (`adb-<id>.<n>.azuredatabricks.net`), the
+# id Databricks' own notifications give: keyed by that id, an ADF or Airflow failure naming the
+# host and the workspace's notifications are one culprit (the host kept as its detail).
+_AZURE_WORKSPACE_HOST = re.compile(r"adb-(\d{1,20})\.\d{1,4}\.azuredatabricks\.net")
+
+
 def _databricks_workspace_host(text: str) -> Culprit | None:
     workspace = _before_suffix(text, _DATABRICKS_HOSTS, dotted=True)
     if workspace and not _is_placeholder(workspace[0]) and workspace[0] != "adb-":
         end = workspace[1]
         suffix = next(s for s in _DATABRICKS_HOSTS if text.lower().startswith(s, end - len(s)))
-        return Culprit(CulpritKind.DATABRICKS_WORKSPACE, workspace[0] + suffix)
+        host = workspace[0] + suffix
+        azure = _AZURE_WORKSPACE_HOST.fullmatch(host)
+        if azure:
+            return Culprit(CulpritKind.DATABRICKS_WORKSPACE, azure.group(1), detail=host)
+        return Culprit(CulpritKind.DATABRICKS_WORKSPACE, host)
     return None
 
 

@@ -879,14 +879,18 @@ def _not_sent_to_deleted(ticket: Ticket) -> NotSent:
 
 
 # A channel that refuses the alert's (or incident message's) update after it was posted:
-# archived, the bot removed from it, or gone. The message is not posted anew elsewhere (a
-# second alert, in a channel nobody chose); the ticket's audit log (the incident's timeline)
-# says so once for each refusal, and each update is skipped saying why instead of being a dead
-# letter. Slack is still asked once for each update (not retried): once the channel is
-# unarchived or the bot invited back, the next update shows the ticket as it is by then.
+# archived, the bot removed from it, or gone. Slack answers an edit (chat.update) of a message
+# in an archived channel `is_inactive` ("cannot be edited within a frozen, archived or deleted
+# channel"; chat.update documents no `is_archived`), a post (a reply) there `is_archived`.
+# The message is not posted anew elsewhere (a second alert, in a channel nobody chose); the
+# ticket's audit log (the incident's timeline) says so once for each refusal, and each update
+# is skipped saying why instead of being a dead letter. Slack is still asked once for each
+# update (not retried): once the channel is unarchived or the bot invited back, the next update
+# shows the ticket as it is by then.
 ALERT_CHANNEL_REFUSED = "slack alert channel refused"
 CHANNEL_REFUSALS = {
     "is_archived": "the channel was archived",
+    "is_inactive": "the channel was archived, frozen or deleted",
     "not_in_channel": "the bot is no longer in the channel",
     "channel_not_found": "the channel was deleted or the bot cannot see it",
 }

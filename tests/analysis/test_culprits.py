@@ -304,11 +304,17 @@ WORKSPACE_GIVEN = {"workspace_id": "1234567890123456"}
         # Each run's job cluster differs: the workspace its notification names is the cause.
         (JOB_CLUSTER_LOST, WORKSPACE_GIVEN, {"databricks-workspace:1234567890123456"}),
         (JOB_CLUSTER_SERVICE_FAULT, WORKSPACE_GIVEN, {"databricks-workspace:1234567890123456"}),
-        # Else the workspace host its error names, else each cluster as before.
+        # Else the workspace host its error names (an Azure host by the workspace id it
+        # embeds, the key the notifications give), else each cluster as before.
         (
             JOB_CLUSTER_LOST + " (https://adb-1234567890123456.7.azuredatabricks.net/#job/1)",
             {},
-            {"databricks-workspace:adb-1234567890123456.7.azuredatabricks.net"},
+            {"databricks-workspace:1234567890123456"},
+        ),
+        (
+            JOB_CLUSTER_LOST + " (https://dbc-a1b2c3d4-e5f6.cloud.databricks.com/#job/1)",
+            {},
+            {"databricks-workspace:dbc-a1b2c3d4-e5f6.cloud.databricks.com"},
         ),
         (
             JOB_CLUSTER_LOST,

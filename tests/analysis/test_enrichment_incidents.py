@@ -588,3 +588,35 @@ def test_jobs_losing_their_own_job_clusters_in_one_workspace_outage_page_once(
     assert len([p for p in posts if not p.body.get("thread_ts")]) == 1
     [issue] = jira.issues.values()
     assert f"Incident: Databricks workspace {WORKSPACE}: 3 tickets" in issue["summary"]
+
+
+def test_an_adf_failure_naming_the_azure_workspace_host_joins_its_notifications_incident(
+    celery_worker, targets, databricks, settings
+):
+    """Databricks' notifications give the workspace's id; ADF's Databricks activity names its
+    host, `adb-<id>.<n>.azuredatabricks.net`: one workspace, one incident (two before, each
+    keyed its own way)."""
+    settings.INCIDENT_GRACE_SECONDS = 10  # the first failure waits long enough to be grouped
+    clusters = ["1207-145501-abcd1234", "1207-145502-efgh5678"]
+    notified = [
+        post(
+            databricks_failure(databricks, 8101 + 10 * n, f"job_{n}", job_cluster_lost(cluster)),
+            "/webhooks/databricks/",
+        )["ticket_id"]
+        for n, cluster in enumerate(clusters)
+    ]
+    host = f"adb-{WORKSPACE}.7.azuredatabricks.net"
+    adf_error = job_cluster_lost("1207-145503-ijkl9012") + f" (https://{host}/#job/1/run/2)"
+    from_adf = post(storm_failure("pl_lakehouse_load", message=adf_error))["ticket_id"]
+    tickets = [*notified, from_adf]
+    [processed(ticket_id) for ticket_id in tickets]
+    incident = paged_incident()
+
+    adf_ticket = Ticket.objects.get(pk=from_adf)
+    assert (adf_ticket.culprit, adf_ticket.culprit_detail) == (
+        f"databricks-workspace:{WORKSPACE}",
+        host,
+    )
+    assert incident.culprit == f"databricks-workspace:{WORKSPACE}"
+    assert set(incident.members.values_list("pk", flat=True)) == set(tickets)
+    assert Incident.objects.count() == 1

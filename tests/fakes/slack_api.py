@@ -28,9 +28,11 @@ like Slack does: HTTP 200 with `{"ok": true, ...}`, or HTTP 200 with `{"ok": fal
 every method but chat.postMessage wants an id), `not_in_channel`, `message_not_found`,
 `cant_update_message`, `cant_delete_message`, `no_text`, `invalid_blocks`,
 `invalid_metadata_format`, `invalid_metadata_schema`, `msg_too_long`, `thread_not_found`,
-`user_not_found` and `user_not_in_channel`, and `is_archived` for chat.postMessage and
-chat.update in a channel archived with `fake.archive(channel_id)` (its messages kept, as
-Slack keeps them)... A click's `response_url`
+`user_not_found` and `user_not_in_channel`, and in a channel archived with
+`fake.archive(channel_id)` (its messages kept, as Slack keeps them) `is_archived` for
+chat.postMessage and `is_inactive` for chat.update (Slack's chat.update documents no
+`is_archived`: "the message cannot be edited within a frozen, archived or deleted
+channel")... A click's `response_url`
 (`/actions/<team>/<n>/<secret>`, as Slack's hooks.slack.com ones) takes a JSON message,
 answered 200 `ok` as text, whatever channel the bot is in (it is the answer to that click),
 or 404 `expired_url` once expired; the answer is recorded, not added to `messages`.
@@ -107,7 +109,7 @@ class FakeSlack(FakeHttpService):
             "private-ops": "C0PRIVOPS01",
         }
         self.not_member: set[str] = {"C0PRIVOPS01"}  # channels the bot was not invited to
-        self.archived: set[str] = set()  # `archive`: posts and edits there are is_archived
+        self.archived: set[str] = set()  # `archive`: posts there are refused, edits too
         self.private: set[str] = {"C0PRIVOPS01"}
         self.scopes: set[str] = {
             "chat:write",
@@ -131,7 +133,8 @@ class FakeSlack(FakeHttpService):
         return f"{self.url}/api/"
 
     def archive(self, channel_id: str) -> None:
-        """The channel archived in Slack: posts and edits there answer `is_archived`."""
+        """The channel archived in Slack: posts there answer `is_archived`, edits of its
+        messages `is_inactive`."""
         with self._state_lock:
             self.archived.add(channel_id)
 
@@ -271,7 +274,7 @@ class FakeSlack(FakeHttpService):
         if error:
             return 200, slack_error(error), {}
         if channel_id in self.archived:
-            return 200, slack_error("is_archived"), {}
+            return 200, slack_error("is_inactive"), {}
         ts = str(args.get("ts") or "")
         text, blocks = args.get("text"), args.get("blocks")
         if text is None and blocks is None:

@@ -224,8 +224,9 @@ def test_changes_of_a_ticket_whose_alert_channel_was_archived_are_skipped_not_de
     celery_worker,
     targets,  # noqa: F811 (fixture)
 ):
-    """An archived channel answers every update `is_archived`: each was a dead letter. The
-    alert is not posted anew elsewhere; once the channel is back, the next change updates it."""
+    """Slack answers an update of a message in an archived channel `is_inactive` (chat.update
+    has no `is_archived`): each was a dead letter. The alert is not posted anew elsewhere; once
+    the channel is back, the next change updates it."""
     _jira, slack = targets
     ticket = paged("pl_orders")
     channel, ts = ticket.slack_channel, ticket.slack_ts
@@ -242,12 +243,12 @@ def test_changes_of_a_ticket_whose_alert_channel_was_archived_are_skipped_not_de
     )
     assert syncs.count() == 2
     said = (
-        f"not sent: Slack refused its alert's channel {channel} (is_archived: the channel was "
-        "archived)"
+        f"not sent: Slack refused its alert's channel {channel} (is_inactive: the channel was "
+        "archived, frozen or deleted)"
     )
     assert {(row.status, row.last_error) for row in syncs} == {(OutboundStatus.SKIPPED, said)}
     (entry,) = AuditLog.objects.filter(ticket=ticket, action=slack_target.ALERT_CHANNEL_REFUSED)
-    assert entry.details == {"channel": channel, "ts": ts, "error": "is_archived"}
+    assert entry.details == {"channel": channel, "ts": ts, "error": "is_inactive"}
     assert len(slack.top_level(channel)) == 1  # the alert only: nothing posted anew
 
     with slack._state_lock:
@@ -296,6 +297,42 @@ def test_changes_of_an_incident_whose_channel_the_bot_was_removed_from_are_skipp
         incident=incident, kind=slack_target.INCIDENT_CHANNEL_REFUSED
     )
     assert entry.details == {"channel": channel, "ts": ts, "error": "not_in_channel"}
+
+
+def test_changes_of_an_incident_whose_channel_was_archived_are_skipped_not_dead(
+    celery_worker,
+    targets,  # noqa: F811 (fixture)
+):
+    """Slack answers its message's updates `is_inactive` and the replies under it `is_archived`:
+    each update was a dead letter. Each refusal is on the timeline once."""
+    _jira, slack = targets
+    incident, responder = paged_outage_and_responder()
+    settled()
+    channel, ts = incident.slack_channel, incident.slack_ts
+    slack.archive(channel)
+    archived_at = timezone.now()
+
+    post(storm_failure("pl_payments"))
+    settled()
+    answer = responder.post(f"/api/v1/incidents/{incident.pk}/acknowledge/", {}, format="json")
+    assert answer.status_code == 200
+    settled()
+
+    lead = OutboundDelivery.objects.filter(ticket_id=incident.lead_ticket_id)
+    assert not lead.filter(target="slack", status=OutboundStatus.DEAD).exists()
+    updates = lead.filter(action=slack_target.INCIDENT_UPDATE, created_at__gt=archived_at)
+    replies = lead.filter(action=slack_target.INCIDENT_REPLY, created_at__gt=archived_at)
+    refused = f"not sent: Slack refused the incident's channel {channel}"
+    inactive = f"{refused} (is_inactive: the channel was archived, frozen or deleted)"
+    archived = f"{refused} (is_archived: the channel was archived)"
+    assert updates.exists() and replies.exists()
+    assert {(row.status, row.last_error) for row in updates} == {(OutboundStatus.SKIPPED, inactive)}
+    assert {(row.status, row.last_error) for row in replies} == {(OutboundStatus.SKIPPED, archived)}
+    entries = IncidentEvent.objects.filter(
+        incident=incident, kind=slack_target.INCIDENT_CHANNEL_REFUSED
+    )
+    assert sorted(entry.details["error"] for entry in entries) == ["is_archived", "is_inactive"]
+    assert all(entry.details["ts"] == ts for entry in entries)
 
 
 def test_an_approval_asked_in_an_archived_incident_channel_is_skipped_not_dead(
