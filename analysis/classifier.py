@@ -353,6 +353,22 @@ _RETRY_COUNTS = r"(?:retries|retry|tries|attempts?|redirects|reconnects?)"
 _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     "NetworkError": [
         (
+            # An HTTP file-system client's request to an object store that failed without a status:
+            # the connection broke or was never made.
+            "http_filesystem_request_failed",
+            4.5,
+            any_of(*signals.HTTP_FILESYSTEM_REQUEST_FAILED),
+            _I,
+        ),
+        (
+            # A MongoDB host that closes every connection the driver opens, above the timeout words
+            # of its server-selection message.
+            "mongodb_connection_closed",
+            5.5,
+            any_of(*signals.MONGODB_CONNECTION_CLOSED),
+            _I,
+        ),
+        (
             # The Spark Cassandra connector reaching none of its contact points.
             "cassandra_unreachable",
             4.5,
@@ -1365,6 +1381,35 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "DataError": [
         (
+            # A Parquet file whose footer or metadata cannot be read.
+            "parquet_footer_unreadable",
+            4.5,
+            any_of(*signals.PARQUET_FOOTER_UNREADABLE),
+            _I,
+        ),
+        (
+            # A scan whose path, glob or partition filter matched no file.
+            "scan_without_source",
+            4.5,
+            any_of(*signals.SCAN_WITHOUT_SOURCE),
+            _I,
+        ),
+        (
+            # Partition directories that disagree on a partition column's name.
+            "conflicting_partition_columns",
+            4.5,
+            any_of(*signals.CONFLICTING_PARTITION_COLUMNS),
+            _I,
+        ),
+        (
+            # A CSV row wider than the columns the reader settled on, above the "INTERNAL Error"
+            # the external-service class reads.
+            "csv_row_wider_than_columns",
+            4.5,
+            any_of(*signals.CSV_ROW_WIDER_THAN_COLUMNS),
+            _I,
+        ),
+        (
             # A Delta table read at a version its log no longer reaches, above the analysis
             # exception the code class reads.
             "delta_time_travel_version_unavailable",
@@ -2072,6 +2117,13 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "ExternalServiceError": [
         (
+            # An HTTP server that answered a ranged read without a Content-Length.
+            "http_content_length_missing",
+            4.5,
+            any_of(*signals.HTTP_CONTENT_LENGTH_MISSING),
+            _I,
+        ),
+        (
             # A Databricks SQL warehouse that would not start when asked to.
             "sql_warehouse_start_failed",
             4.5,
@@ -2551,6 +2603,35 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("sqlstate_canceled", 2.5, _sqlstate("57014"), _I),
     ],
     "ConfigurationError": [
+        (
+            # A Data Factory child resource request Azure Resource Manager refuses as given.
+            "adf_resource_request_invalid",
+            5.5,
+            any_of(*signals.ADF_RESOURCE_REQUEST_INVALID),
+            _I,
+        ),
+        (
+            # An SSIS run given an environment reference it cannot get.
+            "ssis_environment_reference_failed",
+            5.5,
+            any_of(*signals.SSIS_ENVIRONMENT_REFERENCE_FAILED),
+            _I,
+        ),
+        (
+            # A Databricks job or pipeline cluster specification that does not hold together,
+            # above the "is not defined" the code class reads.
+            "databricks_cluster_spec_invalid",
+            5.5,
+            any_of(*signals.DATABRICKS_CLUSTER_SPEC_INVALID),
+            _I,
+        ),
+        (
+            # Delta Live Tables code run outside a pipeline.
+            "dlt_query_outside_pipeline",
+            5.5,
+            any_of(*signals.DLT_QUERY_OUTSIDE_PIPELINE),
+            _I,
+        ),
         (
             # A time-travel read of an object without history (a view), above the analysis exception
             # the code class reads.
@@ -4384,6 +4465,21 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("not_supported", 1.0, r"not supported|unsupported", _I),
     ],
     "CodeError": [
+        (
+            # A Go program that crashed on a bug (a failed type assertion, a nil dereference).
+            "go_runtime_panic",
+            5.5,
+            any_of(*signals.GO_RUNTIME_PANIC),
+            _I,
+        ),
+        (
+            # A SQL binder that cannot resolve a column the query uses, above the missing-column
+            # words the data class reads and the "INTERNAL Error" the external-service class reads.
+            "sql_column_binding_failed",
+            5.5,
+            any_of(*signals.SQL_COLUMN_BINDING_FAILED),
+            _I,
+        ),
         (
             # A mapped Airflow task whose upstream did not push the values it maps over.
             "airflow_mapped_upstream_missing",

@@ -1965,3 +1965,102 @@ SQL_WAREHOUSE_START_FAILED: tuple[str, ...] = (
 BIGQUERY_FILE_PATTERN_NO_MATCH: tuple[str, ...] = (
     r"\bwith file pattern ((?:gs|s3|abfss?|https?)://[^\s:'\"]{1,300}): matched no files\b",
 )
+
+
+# A request to Azure Resource Manager for a Data Factory child resource (a managed virtual
+# network, a managed private endpoint, a linked service) that the service refuses as given
+# ("InvalidResourceRequest: Invalid resource request. Resource type: 'ManagedPrivateEndpoint',
+# Resource name: 'pe1' 'Error: A managed private endpoint to the data source already exist.'").
+# The groups are the resource type and name.
+ADF_RESOURCE_REQUEST_INVALID: tuple[str, ...] = (
+    r"\binvalid resource request\. resource type: '(\w{1,80})', resource name: '([^'\n]{1,200})'",
+)
+
+# An SSIS package run (Data Factory's Execute SSIS Package activity, SSISDB) given an environment
+# reference the catalog does not have or the runner may not read ("Failed get environment
+# reference.").
+SSIS_ENVIRONMENT_REFERENCE_FAILED: tuple[str, ...] = (
+    r"\bfailed (?:to )?get environment reference\b",
+)
+
+# A Databricks job or pipeline whose cluster specification does not hold together: a task's job
+# cluster key that names no job cluster ("Job cluster 'etl' is not defined in field
+# 'job_clusters'"), a pipeline without exactly one default cluster. The group is the key or the
+# count.
+DATABRICKS_CLUSTER_SPEC_INVALID: tuple[str, ...] = (
+    r"\bjob cluster '([^'\n]{1,200})' is not defined in field 'job_clusters'",
+    r"\bclusters must have exactly (\d{1,3}) default clusters?\b",
+)
+
+# Delta Live Tables (Lakeflow declarative pipeline) code run outside a pipeline: the notebook or
+# a dbt model run on a cluster or warehouse, where the table it defines is never populated
+# ("This Delta Live Tables query is syntactically valid, but you must create a pipeline in order
+# to define and populate your table.").
+DLT_QUERY_OUTSIDE_PIPELINE: tuple[str, ...] = (
+    r"\byou must create a pipeline in order to (?:define|populate|run)\b",
+)
+
+# A Go program (the Databricks Terraform provider, the Databricks CLI, a Go connector) that
+# crashed on a bug: "panic: interface conversion: interface {} is nil, not map[string]interface
+# {}", "panic: runtime error: invalid memory address or nil pointer dereference". The group is
+# the kind of panic.
+GO_RUNTIME_PANIC: tuple[str, ...] = (r"\bpanic: (interface conversion|runtime error)\b",)
+
+# A SQL engine's binder that cannot resolve a column a query uses: the column is not in the
+# FROM clause's scope (DuckDB's "Binder Error: Referenced column \"x\" not found in FROM
+# clause!"), or the engine lost track of it while planning (DuckDB's "INTERNAL Error: Failed to
+# bind column reference \"x\" [21.0]"). The group is the column.
+SQL_COLUMN_BINDING_FAILED: tuple[str, ...] = (
+    r"\bbinder error: referenced column \"([^\"\n]{1,300})\" not found in from clause",
+    r"\bfailed to bind column reference \"([^\"\n]{0,300})\"",
+)
+
+# A Parquet file whose footer or metadata cannot be read: truncated, written by a broken
+# writer or another format under the name (DuckDB's "No magic bytes found at end of file
+# 'x.parquet'", Polars' "parquet: File out of specification: Invalid thrift: protocol error").
+# The group, where there is one, is the file.
+PARQUET_FOOTER_UNREADABLE: tuple[str, ...] = (
+    r"\bno magic bytes found at end of file '([^'\n]{1,300})'",
+    r"\bfile out of specification: invalid thrift\b",
+)
+
+# A scan over files or partitions that found none to read (Polars' "ComputeError: expected at
+# least 1 source" for a path, glob or partition filter matching nothing).
+SCAN_WITHOUT_SOURCE: tuple[str, ...] = (r"\bexpected at least 1 source\b",)
+
+# A partitioned directory tree whose levels disagree on the partition column's name (Spark's
+# "Conflicting partition column names detected: Partition column name list #0: day ... #1:
+# date"): a file or directory written by another job or layout. The group is the first name
+# listed.
+CONFLICTING_PARTITION_COLUMNS: tuple[str, ...] = (
+    r"\bconflicting partition column names detected:\s+partition column name list #0: "
+    r"([\w.-]{1,100})",
+    r"\bconflicting partition column names detected\b",
+)
+
+# A CSV row with more fields than the columns the reader settled on (DuckDB's "Something went
+# wrong when reading the CSV file, more positions than columns").
+CSV_ROW_WIDER_THAN_COLUMNS: tuple[str, ...] = (
+    r"\bmore (?:positions|values|fields) than columns\b",
+)
+
+# An HTTP(S) file-system client (DuckDB's httpfs, an object store reader) whose request to the
+# store failed without an HTTP status: the connection broke or was never made ("IO Error:
+# Connection error for HTTP HEAD to 'https://...'", "Unknown error for HTTP GET to '/?list-type=2
+# ...'"). The groups are the method and the URL or path.
+HTTP_FILESYSTEM_REQUEST_FAILED: tuple[str, ...] = (
+    r"\b(?:connection|unknown) error for http (get|head|put|post|delete) to '?([^'\s]{1,300})",
+)
+
+# A MongoDB driver whose server selection failed because every connection it opened was closed
+# (pymongo's "host:27017: connection closed (configured timeouts: socketTimeoutMS: ...)"): the
+# host answers but drops the connection (an allow list, a paused cluster, TLS expected). The
+# group is the port.
+MONGODB_CONNECTION_CLOSED: tuple[str, ...] = (
+    r":(\d{2,5}): connection closed \(configured timeouts: sockettimeoutms\b",
+)
+
+# An HTTP server that answered a ranged file read without the Content-Length the client needs to
+# read the file (DuckDB's httpfs: "Server did not send Content-Length header, can not read from
+# this file.").
+HTTP_CONTENT_LENGTH_MISSING: tuple[str, ...] = (r"\bserver did not send content-length header\b",)

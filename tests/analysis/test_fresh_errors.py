@@ -813,6 +813,15 @@ THREAD_SETS = [
     # daemon's "No such container" (Unknown, their words generic), and a Teradata login's
     # refused connection (read as a database error).
     ("thread_errors_50.jsonl", 32, 3),
+    # Round 51 (32 messages; Data Factory and Airflow sources nearly used up, so 4 Data Factory,
+    # 7 Databricks, 1 Airflow and 20 others: DuckDB, Polars, delta-rs, Spark, MongoDB): 13/32
+    # when collected. Its misses were Data Factory resource requests refused and an SSIS
+    # environment reference, Databricks cluster specifications, Delta Live Tables code run outside
+    # a pipeline, a Go panic, unreadable Parquet footers, a scan without a source, conflicting
+    # partition column names, a CSV row wider than its columns, SQL column binding, HTTP file
+    # system requests, a MongoDB host closing connections and a missing Content-Length. One is
+    # left: delta-rs' "you must provide schema if data is iterable" (read as a data error).
+    ("thread_errors_51.jsonl", 32, 1),
 ]
 
 
@@ -4690,6 +4699,105 @@ ROUND_50_PATHOLOGICAL = pathological(
 )
 
 
+ROUND_51_FAMILIES = [
+    # Further wordings of the families round 51's thread messages exposed.
+    (
+        "ConfigurationError",
+        "InvalidResourceRequest: Invalid resource request. Resource type: 'Pipeline', Resource "
+        "name: 'pl_copy' 'Error: Activity names must be unique.'",
+    ),
+    ("ConfigurationError", "Execute SSIS Package failed: Failed to get environment reference."),
+    (
+        "ConfigurationError",
+        "Error: cannot update job: Job cluster 'nightly' is not defined in field 'job_clusters'.",
+    ),
+    (
+        "ConfigurationError",
+        "Error: cannot create pipeline: clusters must have exactly 1 default cluster",
+    ),
+    (
+        "ConfigurationError",
+        "You must create a pipeline in order to run this Lakeflow declarative query.",
+    ),
+    (
+        "CodeError",
+        "panic: runtime error: index out of range [3] with length 3",
+    ),
+    (
+        "CodeError",
+        'Binder Error: Referenced column "order_total" not found in FROM clause! Candidate '
+        'bindings: "orders.total"',
+    ),
+    ("CodeError", 'INTERNAL Error: Failed to bind column reference "row_id" [44.0]'),
+    (
+        "DataError",
+        "Invalid Input Error: No magic bytes found at end of file 's3://lake/raw/2024/part-0.parquet'",
+    ),
+    (
+        "DataError",
+        "polars.exceptions.ComputeError: parquet: File out of specification: Invalid thrift",
+    ),
+    ("DataError", "polars.exceptions.ComputeError: expected at least 1 source"),
+    (
+        "DataError",
+        "java.lang.AssertionError: assertion failed: Conflicting partition column names detected:"
+        "\n\n\tPartition column name list #0: dt\n\tPartition column name list #1: date",
+    ),
+    ("DataError", "Invalid Input Error: CSV Error on Line 12: more values than columns"),
+    (
+        "NetworkError",
+        "IO Error: Connection error for HTTP GET to 'https://bucket.s3.amazonaws.com/a.parquet'",
+    ),
+    (
+        "NetworkError",
+        "pymongo.errors.ServerSelectionTimeoutError: db0.example.internal:27017: connection closed "
+        "(configured timeouts: socketTimeoutMS: 20000.0ms, connectTimeoutMS: 20000.0ms)",
+    ),
+    ("ExternalServiceError", "IO Error: Server did not send Content-Length header"),
+    # What states none of these failures still reads as nothing.
+    ("Unknown", "The resource request was valid."),
+    ("Unknown", "Environment reference resolved."),
+    ("Unknown", "The pipeline was created with one default cluster."),
+    ("Unknown", "The panic button was not pressed."),
+    ("Unknown", "The binder has 3 columns."),
+    ("Unknown", "Magic bytes found at end of file."),
+    ("Unknown", "Partition column names are consistent."),
+]
+
+ROUND_51_PATHOLOGICAL = pathological(
+    [
+        "invalid resource request. resource type: '" + "a" * 20_000,
+        "failed " * 5_000 + "environment reference",
+        "job cluster '" + "c" * 20_000 + "' is not defined in field 'job_clusters",
+        "clusters must have exactly " + "9" * 20_000,
+        "you must create a pipeline " * 2_000,
+        "panic: " * 5_000,
+        'binder error: referenced column "' + "x" * 20_000,
+        'failed to bind column reference "' * 2_000,
+        "no magic bytes found at end of file '" + "f" * 20_000,
+        "conflicting partition column names detected: " * 1_000,
+        "more positions than " * 5_000,
+        "connection error for http get to '" + "u" * 20_000,
+        ":27017: connection closed (configured timeouts: " * 1_000,
+    ],
+    ids=[
+        "adf-resource-request-long",
+        "ssis-environment-repeated",
+        "job-cluster-long",
+        "default-cluster-digits",
+        "dlt-pipeline-repeated",
+        "go-panic-repeated",
+        "binder-column-long",
+        "bind-column-repeated",
+        "magic-bytes-long",
+        "partition-names-repeated",
+        "csv-positions-repeated",
+        "http-filesystem-long",
+        "mongodb-closed-repeated",
+    ],
+)
+
+
 @pytest.mark.parametrize(("name", "size", "allowed"), THREAD_SETS)
 def test_thread_set_accuracy(name: str, size: int, allowed: int) -> None:
     rows = _rows(Path(__file__).resolve().parent / name)
@@ -4749,6 +4857,7 @@ ROUND_FAMILIES = {
     48: ROUND_48_FAMILIES,
     49: ROUND_49_FAMILIES,
     50: ROUND_50_FAMILIES,
+    51: ROUND_51_FAMILIES,
 }
 
 
@@ -4806,6 +4915,7 @@ def test_round_families(expected: str, message: str) -> None:
         *ROUND_48_PATHOLOGICAL,
         *ROUND_49_PATHOLOGICAL,
         *ROUND_50_PATHOLOGICAL,
+        *ROUND_51_PATHOLOGICAL,
     ],
 )
 def test_round_patterns_read_pathological_text_in_linear_time(text: str) -> None:
