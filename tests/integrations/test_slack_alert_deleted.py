@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import datetime
+from typing import Any
 
 import pytest
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from integrations import fanout
@@ -67,6 +70,22 @@ def test_changes_of_a_ticket_whose_alert_was_deleted_in_slack_are_skipped_not_de
     assert not slack.top_level(channel)  # nothing posted instead of it
 
 
+def _incident_told_after(incident: Incident, responder: Any, since: datetime) -> QuerySet:
+    """A third member and an acknowledge change the incident: its lead's Slack updates and
+    thread replies since `since`, none of them a dead letter."""
+    post(storm_failure("pl_payments"))  # a third member: the message is updated
+    settled()
+    answer = responder.post(f"/api/v1/incidents/{incident.pk}/acknowledge/", {}, format="json")
+    assert answer.status_code == 200
+    settled()
+    lead = OutboundDelivery.objects.filter(ticket_id=incident.lead_ticket_id)
+    assert not lead.filter(target="slack", status=OutboundStatus.DEAD).exists()
+    return lead.filter(
+        action__in=[slack_target.INCIDENT_UPDATE, slack_target.INCIDENT_REPLY],
+        created_at__gt=since,
+    )
+
+
 def test_changes_of_an_incident_whose_message_was_deleted_in_slack_are_skipped_not_dead(
     celery_worker,
     targets,  # noqa: F811 (fixture)
@@ -81,18 +100,7 @@ def test_changes_of_an_incident_whose_message_was_deleted_in_slack_are_skipped_n
         del slack.messages[(channel, ts)]
     deleted_at = timezone.now()
 
-    post(storm_failure("pl_payments"))  # a third member: the message is updated
-    settled()
-    answer = responder.post(f"/api/v1/incidents/{incident.pk}/acknowledge/", {}, format="json")
-    assert answer.status_code == 200
-    settled()
-
-    lead = OutboundDelivery.objects.filter(ticket_id=incident.lead_ticket_id)
-    told = lead.filter(
-        action__in=[slack_target.INCIDENT_UPDATE, slack_target.INCIDENT_REPLY],
-        created_at__gt=deleted_at,
-    )
-    assert not lead.filter(target="slack", status=OutboundStatus.DEAD).exists()
+    told = _incident_told_after(incident, responder, deleted_at)
     said = (
         f"not sent: the incident's Slack message (channel {channel}, ts {ts}) was deleted in Slack"
     )
@@ -274,18 +282,7 @@ def test_changes_of_an_incident_whose_channel_the_bot_was_removed_from_are_skipp
         slack.not_member.add(channel)
     removed_at = timezone.now()
 
-    post(storm_failure("pl_payments"))
-    settled()
-    answer = responder.post(f"/api/v1/incidents/{incident.pk}/acknowledge/", {}, format="json")
-    assert answer.status_code == 200
-    settled()
-
-    lead = OutboundDelivery.objects.filter(ticket_id=incident.lead_ticket_id)
-    told = lead.filter(
-        action__in=[slack_target.INCIDENT_UPDATE, slack_target.INCIDENT_REPLY],
-        created_at__gt=removed_at,
-    )
-    assert not lead.filter(target="slack", status=OutboundStatus.DEAD).exists()
+    told = _incident_told_after(incident, responder, removed_at)
     said = (
         f"not sent: Slack refused the incident's channel {channel} (not_in_channel: the bot is "
         "no longer in the channel)"
@@ -312,16 +309,9 @@ def test_changes_of_an_incident_whose_channel_was_archived_are_skipped_not_dead(
     slack.archive(channel)
     archived_at = timezone.now()
 
-    post(storm_failure("pl_payments"))
-    settled()
-    answer = responder.post(f"/api/v1/incidents/{incident.pk}/acknowledge/", {}, format="json")
-    assert answer.status_code == 200
-    settled()
-
-    lead = OutboundDelivery.objects.filter(ticket_id=incident.lead_ticket_id)
-    assert not lead.filter(target="slack", status=OutboundStatus.DEAD).exists()
-    updates = lead.filter(action=slack_target.INCIDENT_UPDATE, created_at__gt=archived_at)
-    replies = lead.filter(action=slack_target.INCIDENT_REPLY, created_at__gt=archived_at)
+    told = _incident_told_after(incident, responder, archived_at)
+    updates = told.filter(action=slack_target.INCIDENT_UPDATE)
+    replies = told.filter(action=slack_target.INCIDENT_REPLY)
     refused = f"not sent: Slack refused the incident's channel {channel}"
     inactive = f"{refused} (is_inactive: the channel was archived, frozen or deleted)"
     archived = f"{refused} (is_archived: the channel was archived)"
