@@ -1769,19 +1769,14 @@ def test_our_callback_path_takes_an_hmac_signature(logic_app, client):
     assert found.status == "failed" and "still throttled" in found.reason
 
 
-def test_a_secret_in_the_playbooks_reported_error_is_redacted_everywhere_it_goes(logic_app, client):
-    """A Logic App's failure quotes the action that failed, inputs included: the password of
-    the connection it tried is kept nowhere (the remediation's reason viewers read, the audit
-    entry, the Slack reply and JIRA comment the failure is announced with)."""
+def _playbook_reports_failure(client: Any, error: str) -> tuple[Remediation, list[str]]:
+    """A playbook remediation started on a new ticket, whose callback reports it failed with
+    `error`: the remediation, and the texts kept of it (its reason, the ticket's audit log and
+    outbound deliveries)."""
     make_policy(action="playbook")
     ticket = make_ticket()
     remediation.propose(ticket.pk)
     run_pending(ticket.pk)
-    password = f"Pw{uuid.uuid4().hex[:8]}Planted!"
-    error = (
-        "Action 'Run_query' failed: Login failed for user 'etl' "
-        f"(Server=tcp:sql-prod.database.windows.net,1433;User ID=etl;Password={password};)"
-    )
     body = {"ticket_id": ticket.pk, "success": False, "error_message": error}
 
     answer = client.post(
@@ -1793,12 +1788,25 @@ def test_a_secret_in_the_playbooks_reported_error_is_redacted_everywhere_it_goes
 
     assert answer.status_code == 200, answer.content
     found = Remediation.objects.get(ticket=ticket)
-    assert found.status == "failed" and "Login failed for user 'etl'" in found.reason
     kept = [
         found.reason,
         json.dumps(list(AuditLog.objects.filter(ticket=ticket).values()), default=str),
         json.dumps(list(OutboundDelivery.objects.filter(ticket=ticket).values()), default=str),
     ]
+    return found, kept
+
+
+def test_a_secret_in_the_playbooks_reported_error_is_redacted_everywhere_it_goes(logic_app, client):
+    """A Logic App's failure quotes the action that failed, inputs included: the password of
+    the connection it tried is kept nowhere (the remediation's reason viewers read, the audit
+    entry, the Slack reply and JIRA comment the failure is announced with)."""
+    password = f"Pw{uuid.uuid4().hex[:8]}Planted!"
+    error = (
+        "Action 'Run_query' failed: Login failed for user 'etl' "
+        f"(Server=tcp:sql-prod.database.windows.net,1433;User ID=etl;Password={password};)"
+    )
+    found, kept = _playbook_reports_failure(client, error)
+    assert found.status == "failed" and "Login failed for user 'etl'" in found.reason
     assert "remediation failed" in kept[1]
     for text in kept:
         assert password not in text
@@ -1808,32 +1816,13 @@ def test_a_playbooks_long_error_cut_inside_a_url_password_keeps_none_of_it(logic
     """The playbook's reported error is kept to its first 2,000 characters. Cut before it was
     redacted, a URL's password cut before its `@host` was kept as it was: no rule knows
     `https://etl:<start of a password>` as one."""
-    make_policy(action="playbook")
-    ticket = make_ticket()
-    remediation.propose(ticket.pk)
-    run_pending(ticket.pk)
     password = f"Pw{uuid.uuid4().hex[:8]}Planted"
     url = f"postgresql://etl:{password}@db01.example.com:5432/sales"
     start = "Action 'Run_query' failed: " + "retrying; " * 300
     error = start[: 2000 - len("postgresql://etl:") - 6] + " " + url
     assert error[:2000].endswith(password[:5])
-    body = {"ticket_id": ticket.pk, "success": False, "error_message": error}
-
-    answer = client.post(
-        "/webhooks/remediation/",
-        data=json.dumps(body),
-        content_type="application/json",
-        HTTP_X_REMEDIATION_TOKEN=PLAYBOOK_SECRET,
-    )
-
-    assert answer.status_code == 200, answer.content
-    found = Remediation.objects.get(ticket=ticket)
+    found, kept = _playbook_reports_failure(client, error)
     assert found.status == "failed" and "Action 'Run_query' failed" in found.reason
-    kept = [
-        found.reason,
-        json.dumps(list(AuditLog.objects.filter(ticket=ticket).values()), default=str),
-        json.dumps(list(OutboundDelivery.objects.filter(ticket=ticket).values()), default=str),
-    ]
     for text in kept:
         assert password[:5] not in text
 
