@@ -152,17 +152,6 @@ class CheckedCursorPagination(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
 
-    def paginate_queryset(
-        self,
-        queryset: QuerySet[Any, Any] | Sequence[Any],
-        request: Request,
-        view: APIView | None = None,
-    ) -> list[Any] | None:
-        assert isinstance(queryset, QuerySet), "cursor pagination orders and filters a queryset"
-        self._refuse_unknown_parameters(request, view, queryset)
-        self._queryset = queryset
-        return super().paginate_queryset(queryset, request, view)
-
     def _refuse_unknown_parameters(
         self, request: Request, view: APIView | None, queryset: QuerySet[Any, Any]
     ) -> None:
