@@ -285,7 +285,24 @@ def test_a_refused_pages_top_bar_shows_the_users_own_role_not_the_one_needed():
 def test_head_tells_the_page_script_whether_the_session_is_still_valid():
     # live.js asks with HEAD after its socket was refused: a redirect means signed out.
     assert Client().head("/").status_code == 302
-    assert client_for("viewer").head("/").status_code == 200
+    viewer = client_for("viewer")
+    assert viewer.head("/").status_code == 200
+    live_check = {"X-Live-Read": "1"}
+    assert Client().head("/", headers=live_check).status_code == 302
+    assert viewer.head("/", headers=live_check).status_code == 204
+
+
+def test_the_page_scripts_session_check_does_not_build_the_page(django_assert_max_num_queries):
+    """A page left open re-checks its session at each refused reconnect: a board of many
+    tickets was built (and thrown away) for each. Signed in, the check reads the session, its
+    user and the user's role only."""
+    make_ticket()
+    viewer = client_for("viewer")
+    with django_assert_max_num_queries(3):
+        answer = viewer.head("/", headers={"X-Live-Read": "1"})
+    assert answer.status_code == 204
+    nobody = client_for(None)
+    assert nobody.head("/", headers={"X-Live-Read": "1"}).status_code == 403
 
 
 def test_unknown_ticket_is_404():

@@ -146,7 +146,9 @@ def role_required(
 ) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """Anonymous → the login page (after a form posted, back to the form's page); signed in
     without the role → 403 naming the role needed
-    (`needed_role` in the page's context, whose `role` is the user's own: the top bar's badge)."""
+    (`needed_role` in the page's context, whose `role` is the user's own: the top bar's badge).
+    live.js's session check (a HEAD with the live-read header) is answered here, 204, without
+    building the page: it only asks whether the browser is still signed in."""
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
@@ -166,6 +168,8 @@ def role_required(
                     ),
                     status=403,
                 )
+            if request.method == "HEAD" and request.headers.get(LIVE_READ_HEADER) == "1":
+                return HttpResponse(status=204)
             return view(request, *args, **kwargs)
 
         return wrapped
