@@ -353,6 +353,13 @@ _RETRY_COUNTS = r"(?:retries|retry|tries|attempts?|redirects|reconnects?)"
 _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     "NetworkError": [
         (
+            # A librdkafka client's lost or refused connection to a Kafka broker.
+            "kafka_broker_transport_failure",
+            4.5,
+            any_of(*signals.KAFKA_BROKER_TRANSPORT_FAILURE),
+            _I,
+        ),
+        (
             # An HTTP file-system client's request to an object store that failed without a status:
             # the connection broke or was never made.
             "http_filesystem_request_failed",
@@ -590,6 +597,13 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "DatabaseError": [
         (
+            # A Hive metastore that cannot open its backing database.
+            "hive_metastore_db_unreachable",
+            4.5,
+            any_of(*signals.HIVE_METASTORE_DB_UNREACHABLE),
+            _I,
+        ),
+        (
             # An Iceberg commit refused for files another writer committed meanwhile.
             "iceberg_commit_conflict",
             4.5,
@@ -788,6 +802,13 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ),
     ],
     "ResourceExhaustion": [
+        (
+            # A local checkpoint's block lost with the executor that held it: a lost executor.
+            "spark_checkpoint_block_lost",
+            4.5,
+            any_of(*signals.SPARK_CHECKPOINT_BLOCK_LOST),
+            _I,
+        ),
         (
             # A server thread pool that refuses new work: every thread busy, its queue full.
             "thread_pool_saturated",
@@ -2603,6 +2624,21 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("sqlstate_canceled", 2.5, _sqlstate("57014"), _I),
     ],
     "ConfigurationError": [
+        (
+            # An Azure SDK request refused client-side for a required parameter left None.
+            "azure_sdk_parameter_none",
+            4.5,
+            any_of(*signals.AZURE_SDK_PARAMETER_NONE),
+            _I,
+        ),
+        (
+            # A program the JVM was told to start that is not at the path given, above the
+            # "No such file or directory" words of a missing input.
+            "program_not_found",
+            5.5,
+            any_of(*signals.PROGRAM_NOT_FOUND),
+            _I,
+        ),
         (
             # A Data Factory child resource request Azure Resource Manager refuses as given.
             "adf_resource_request_invalid",

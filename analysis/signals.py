@@ -177,8 +177,10 @@ CONCURRENT_COMMIT: tuple[str, ...] = (
     r"\bdelta_concurrent_\w+",
     r"has been changed by a concurrent update",
     r"deltatable error: version mismatch",
-    # Iceberg's REST catalog: "Commit failed: Requirement failed: branch main has changed".
+    # Iceberg's REST catalog: "Commit failed: Requirement failed: branch main has changed", or
+    # "... branch main was created concurrently" when two writers create it (a first commit).
     r"requirement failed: branch [\w.-]{1,100} has changed",
+    r"requirement failed: branch [\w.-]{1,100} was created concurrently",
 )
 
 # A Kafka consumer whose group rebalanced while it was still processing a batch: the time
@@ -2064,3 +2066,38 @@ MONGODB_CONNECTION_CLOSED: tuple[str, ...] = (
 # read the file (DuckDB's httpfs: "Server did not send Content-Length header, can not read from
 # this file.").
 HTTP_CONTENT_LENGTH_MISSING: tuple[str, ...] = (r"\bserver did not send content-length header\b",)
+
+# A Kafka client built on librdkafka that lost, or could not open, its connection to a broker
+# ("failed to acquire metadata: Local: Broker transport failure", the error code
+# RD_KAFKA_RESP_ERR__TRANSPORT).
+KAFKA_BROKER_TRANSPORT_FAILURE: tuple[str, ...] = (
+    r"\blocal: broker transport failure\b",
+    r"\brd_kafka_resp_err__transport\b",
+)
+
+# An Azure SDK (msrest/autorest) refusing a request before sending it because a required
+# parameter or model property is None ("ValidationError: Parameter
+# 'ExecuteDataFlowActivity.data_flow' can not be None."). The group is the parameter.
+AZURE_SDK_PARAMETER_NONE: tuple[str, ...] = (
+    r"\bparameter '([\w.\[\]]{1,200})' can ?not be none\b",
+)
+
+# A JVM (Spark, Hadoop, a connector) that could not start a program because no file is at the
+# path it was given (java.io.IOException: 'Cannot run program "/opt/conda/bin/python3.7":
+# error=2, No such file or directory'): an interpreter or executable the configuration names
+# that the node does not have. The group is the program.
+PROGRAM_NOT_FOUND: tuple[str, ...] = (
+    r'\bcannot run program "([^"\n]{1,300})"[^\n]{0,80}?: error=2\b',
+)
+
+# A locally checkpointed Spark RDD whose block is gone with the executor that held it
+# ("Checkpoint block rdd_1208_8 not found! Either the executor that originally checkpointed this
+# partition is no longer alive, or the original RDD is unpersisted."). The group is the block.
+SPARK_CHECKPOINT_BLOCK_LOST: tuple[str, ...] = (r"\bcheckpoint block (rdd_\d+_\d+) not found\b",)
+
+# A Hive metastore that could not reach its backing database through DataNucleus
+# ("MetaException(message:Error creating transactional connection factory)"): its JDBC URL,
+# driver, credentials or the database itself.
+HIVE_METASTORE_DB_UNREACHABLE: tuple[str, ...] = (
+    r"\berror creating transactional connection factory\b",
+)

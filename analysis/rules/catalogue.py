@@ -50,6 +50,14 @@ RULES: tuple[Rule, ...] = (
     configuration.adf_tumbling_trigger_update_refused,
     configuration.airflow_dag_run_not_found,
     code_errors.airflow_mapped_upstream_missing,
+    # round 53's families, each read by a phrase of its own: a missing program before the
+    # missing-file words of a missing input, a Kafka transport failure, a metastore without its
+    # database and a lost local checkpoint block
+    configuration.program_not_found,
+    configuration.azure_sdk_parameter_none,
+    network.kafka_broker_transport_failure,
+    database.hive_metastore_db_unreachable,
+    resource_exhaustion.spark_checkpoint_block_lost,
     # authentication
     authentication.oauth_refresh_failed,
     authentication.aad_client_secret,

@@ -3812,3 +3812,60 @@ def airflow_dag_run_not_found(m: re.Match[str], ctx: Context) -> Finding:
         0.75,
         transient=False,
     )
+
+
+@rule(
+    "program_not_found",
+    "ConfigurationError DataError",
+    any_of(*signals.PROGRAM_NOT_FOUND),
+    example='org.apache.spark.SparkException: Cannot run program "/opt/conda/bin/python3.7": '
+    "error=2, No such file or directory",
+)
+def program_not_found(m: re.Match[str], ctx: Context) -> Finding:
+    """A program the JVM was told to start (a Python interpreter, a script) that is not there."""
+    program = clean_value(m.group(1))
+    return Finding(
+        f"The job could not start the program {quoted(program)}: no file is at that path on "
+        "the node that ran it (error=2, no such file or directory). A setting names an "
+        "interpreter or executable the node does not have: for PySpark, PYSPARK_PYTHON or "
+        "spark.pyspark.python pointing at a Python that is not installed there, or at another "
+        "version than the image carries",
+        (
+            f"Check on the node that failed that {quoted(program)} exists and is executable "
+            "(ls -l); install it there, or point the setting at the interpreter the node has.",
+            "Set the same interpreter path for the driver and the executors "
+            "(spark.pyspark.python, spark.pyspark.driver.python, or PYSPARK_PYTHON in the "
+            "cluster's environment), and keep it in step with the image.",
+            "Rerun once the path resolves; the job repeats this error until it does.",
+        ),
+        0.75,
+        transient=False,
+    )
+
+
+@rule(
+    "azure_sdk_parameter_none",
+    "ConfigurationError CodeError",
+    any_of(*signals.AZURE_SDK_PARAMETER_NONE),
+    example="msrest.exceptions.ValidationError: Parameter 'ExecuteDataFlowActivity.data_flow' "
+    "can not be None.",
+)
+def azure_sdk_parameter_none(m: re.Match[str], ctx: Context) -> Finding:
+    """An Azure SDK request refused before it was sent: a required parameter is None."""
+    parameter = clean_value(m.group(1))
+    return Finding(
+        f"The Azure SDK refused the request before sending it: the required parameter "
+        f"{quoted(parameter)} is None. The code (or the definition it built, e.g. a Data "
+        "Factory pipeline, activity or dataset object) left that property unset, or read it "
+        "back from the service with an SDK version that does not fill it in",
+        (
+            f"Set {quoted(parameter)} on the object before the call (for a Data Factory "
+            "activity, its reference to the data flow, dataset or linked service).",
+            "When the object was read back from the service, upgrade the SDK "
+            "(azure-mgmt-datafactory) to a version whose model carries that property, or set "
+            "it again before sending the object.",
+            "Rerun once the parameter has a value; the call fails the same way until then.",
+        ),
+        0.7,
+        transient=False,
+    )

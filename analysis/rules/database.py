@@ -126,7 +126,7 @@ def concurrent_commit(m: re.Match[str], ctx: Context) -> Finding:
         r"[^\n.]{0,160}by a concurrent update)",
         r"(the (?:metadata|protocol version) of the delta table has been changed by a "
         r"concurrent update)",
-        r"(branch [\w.-]{1,100} has changed)",
+        r"(branch [\w.-]{1,100} (?:has changed|was created concurrently))",
         r"(version mismatch)",
     )
     winner = grab(ctx.text, r'conflicting commit: \{[^\n]{0,200}?"operation":"([^"]{1,60})"')
@@ -576,4 +576,31 @@ def iceberg_commit_conflict(m: re.Match[str], ctx: Context) -> Finding:
         ),
         0.7,
         transient=True,
+    )
+
+
+@rule(
+    "hive_metastore_db_unreachable",
+    "DatabaseError ConfigurationError",
+    any_of(*signals.HIVE_METASTORE_DB_UNREACHABLE),
+    example="MetaException(message:Error creating transactional connection factory)",
+)
+def hive_metastore_db_unreachable(m: re.Match[str], ctx: Context) -> Finding:
+    """A Hive metastore that could not open its backing database."""
+    return Finding(
+        "The Hive metastore could not open a connection to the relational database that "
+        "holds its metadata (DataNucleus' transactional connection factory failed): the "
+        "database is not reachable or not up yet, or javax.jdo.option.ConnectionURL, "
+        "ConnectionDriverName, ConnectionUserName or ConnectionPassword is wrong, or the JDBC "
+        "driver jar is missing from the metastore's classpath",
+        (
+            "Check that the metastore database (MySQL, MariaDB, PostgreSQL) is up and "
+            "reachable from the metastore host on its port, and start the metastore after it.",
+            "Check the javax.jdo.option.Connection* settings in hive-site.xml (or "
+            "metastore-site.xml) and that the JDBC driver jar is on the metastore's classpath.",
+            "Initialise or upgrade the schema if it is missing (schematool -initSchema / "
+            "-upgradeSchema), then restart the metastore.",
+        ),
+        0.7,
+        transient=None,
     )

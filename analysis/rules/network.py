@@ -551,3 +551,31 @@ def cassandra_unreachable(m: re.Match[str], ctx: Context) -> Finding:
         0.7,
         transient=None,
     )
+
+
+@rule(
+    "kafka_broker_transport_failure",
+    "NetworkError",
+    any_of(*signals.KAFKA_BROKER_TRANSPORT_FAILURE),
+    example="ERROR:  [pipeline_kafka] msg_stream <- events (PID 4522): failed to acquire "
+    "metadata: Local: Broker transport failure",
+)
+def kafka_broker_transport_failure(m: re.Match[str], ctx: Context) -> Finding:
+    """A librdkafka client that lost, or could not open, its connection to a Kafka broker."""
+    return Finding(
+        "The Kafka client (librdkafka) reported a broker transport failure: its TCP "
+        "connection to the broker was refused, reset or never opened, so it could not fetch "
+        "metadata or exchange messages. The usual causes are a wrong bootstrap.servers "
+        "address or port, a broker that is down or restarting, a listener the client cannot "
+        "reach (advertised.listeners naming an internal host), or a client speaking plaintext "
+        "to a TLS/SASL listener",
+        (
+            "Check that the brokers in bootstrap.servers are up and that this host reaches "
+            "them on that port (nc -vz <broker> <port>).",
+            "Compare the broker's advertised.listeners with the address the client connects "
+            "to, and security.protocol with the listener's (PLAINTEXT, SSL, SASL_SSL).",
+            "Rerun once the broker answers; a restart of the broker passes on its own.",
+        ),
+        0.7,
+        transient=True,
+    )

@@ -927,3 +927,33 @@ def kryo_buffer_overflow(m: re.Match[str], ctx: Context) -> Finding:
         0.7,
         transient=False,
     )
+
+
+@rule(
+    "spark_checkpoint_block_lost",
+    "ResourceExhaustion CodeError",
+    any_of(*signals.SPARK_CHECKPOINT_BLOCK_LOST),
+    example="org.apache.spark.SparkException: Checkpoint block rdd_1208_8 not found! Either the "
+    "executor that originally checkpointed this partition is no longer alive, or the original "
+    "RDD is unpersisted.",
+)
+def spark_checkpoint_block_lost(m: re.Match[str], ctx: Context) -> Finding:
+    """A locally checkpointed RDD block gone with the executor that held it."""
+    block = clean_value(m.group(1))
+    return Finding(
+        f"Spark could not find the local checkpoint block {quoted(block)}: a local checkpoint "
+        "keeps its blocks only on the executor that wrote them, and that executor is gone "
+        "(lost to memory pressure, a spot or preemptible node taken back, autoscaling down or "
+        "decommissioning), or the RDD was unpersisted before it was read",
+        (
+            "Find why the executor left (the Spark UI's Executors tab, the cluster's event "
+            "log: out of memory, spot loss, scale-down) and give the job enough memory or "
+            "on-demand workers.",
+            "Use a reliable checkpoint (rdd.checkpoint() or DataFrame.checkpoint() with "
+            "sc.setCheckpointDir on DBFS or cloud storage) instead of localCheckpoint() when "
+            "executors can come and go.",
+            "Do not unpersist the RDD before the stages that read its checkpoint have run.",
+        ),
+        0.7,
+        transient=None,
+    )

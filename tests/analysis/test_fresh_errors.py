@@ -822,6 +822,18 @@ THREAD_SETS = [
     # system requests, a MongoDB host closing connections and a missing Content-Length. One is
     # left: delta-rs' "you must provide schema if data is iterable" (read as a data error).
     ("thread_errors_51.jsonl", 32, 1),
+    # Round 52 (32 messages, ids r53-NNN; Data Factory and Airflow sources nearly used up, so 1
+    # Data Factory, 6 Databricks, 1 Airflow and 24 others: Kafka clients, Iceberg, Hive, Trino,
+    # Great Expectations, Dagster, Glue, Redshift, ClickHouse, S3): 19/32 when collected. Its
+    # misses were a librdkafka broker transport failure, a JVM's "Cannot run program" of a
+    # missing interpreter (read as missing input), an Azure SDK parameter left None, a Hive
+    # metastore without its database, an Iceberg branch created concurrently and a local
+    # checkpoint block lost with its executor (Unknown). Seven are left: Great Expectations'
+    # datasource errors, a GraphQL type-resolution error, a schema registry's "may not be null",
+    # Trino's "Failed to get status for file" (read as an external service), Redshift's
+    # "COPY with MANIFEST parameter requires full path" (read as a database error) and
+    # databricks-connect's "Scala command failed to produce correct result".
+    ("thread_errors_52.jsonl", 32, 7),
 ]
 
 
@@ -4764,6 +4776,60 @@ ROUND_51_FAMILIES = [
     ("Unknown", "Partition column names are consistent."),
 ]
 
+ROUND_52_FAMILIES = [
+    # Further wordings of the families round 52's thread messages (ids r53-NNN) exposed.
+    ("NetworkError", "rd_kafka_consume_batch() failed: RD_KAFKA_RESP_ERR__TRANSPORT"),
+    ("NetworkError", 'KafkaError{code=_TRANSPORT,val=-195,str="Local: Broker transport failure"}'),
+    (
+        "ConfigurationError",
+        'java.io.IOException: Cannot run program "python3.11" (in directory "/tmp"): error=2, '
+        "No such file or directory",
+    ),
+    (
+        "ConfigurationError",
+        "ValidationError: Parameter 'LinkedServiceReference.reference_name' can not be None.",
+    ),
+    (
+        "DatabaseError",
+        "javax.jdo.JDOFatalInternalException: Error creating transactional connection factory",
+    ),
+    (
+        "DatabaseError",
+        "org.apache.iceberg.exceptions.CommitFailedException: Requirement failed: branch "
+        "audit-2024 was created concurrently",
+    ),
+    (
+        "ResourceExhaustion",
+        "org.apache.spark.SparkException: Checkpoint block rdd_17_3 not found! Either the "
+        "executor that originally checkpointed this partition is no longer alive",
+    ),
+    # What states none of these failures still reads as nothing.
+    ("Unknown", "The broker transport is healthy."),
+    ("Unknown", "Run program python3.11 when ready."),
+    ("Unknown", "The parameter can be None."),
+    ("Unknown", "The branch main was created."),
+    ("Unknown", "Checkpoint block rdd_17_3 written."),
+]
+
+ROUND_52_PATHOLOGICAL = pathological(
+    [
+        "local: broker transport " * 5_000,
+        'cannot run program "' + "p" * 20_000,
+        'cannot run program "x"' + " " * 20_000 + ": error=3",
+        "parameter '" + "a" * 20_000,
+        "requirement failed: branch " + "b" * 20_000,
+        "checkpoint block rdd_" + "1" * 20_000,
+    ],
+    ids=[
+        "kafka-transport-repeated",
+        "program-long",
+        "program-spaces",
+        "sdk-parameter-long",
+        "iceberg-branch-long",
+        "checkpoint-block-digits",
+    ],
+)
+
 ROUND_51_PATHOLOGICAL = pathological(
     [
         "invalid resource request. resource type: '" + "a" * 20_000,
@@ -4858,6 +4924,7 @@ ROUND_FAMILIES = {
     49: ROUND_49_FAMILIES,
     50: ROUND_50_FAMILIES,
     51: ROUND_51_FAMILIES,
+    52: ROUND_52_FAMILIES,
 }
 
 
@@ -4916,6 +4983,7 @@ def test_round_families(expected: str, message: str) -> None:
         *ROUND_49_PATHOLOGICAL,
         *ROUND_50_PATHOLOGICAL,
         *ROUND_51_PATHOLOGICAL,
+        *ROUND_52_PATHOLOGICAL,
     ],
 )
 def test_round_patterns_read_pathological_text_in_linear_time(text: str) -> None:

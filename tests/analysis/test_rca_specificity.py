@@ -340,6 +340,13 @@ def test_held_out_messages_annotated_blind_stay_named() -> None:
         # RCA's own words). 31/31 since, no rule added: httpx's "Connection refused" was named
         # ("the connection ... was refused") but annotated with the exact words at first.
         ("thread_errors_51.jsonl", "specificity_threads_51.jsonl", 31, 31),
+        # Round 52 (ids r53-NNN): 31 of its 32 state a specific thing, 31 named when collected
+        # (6/31 in the RCA's own words, the rest by quoting the error). 31/31 since (12/31 in
+        # its own words, with the rules program_not_found, azure_sdk_parameter_none,
+        # kafka_broker_transport_failure, hive_metastore_db_unreachable and
+        # spark_checkpoint_block_lost, and an Iceberg branch "created concurrently" in
+        # concurrent_commit).
+        ("thread_errors_52.jsonl", "specificity_threads_52.jsonl", 31, 31),
     ],
 )
 def test_issue_thread_messages_stay_named(
