@@ -2888,7 +2888,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             _I,
         ),
         (
-            # A Slack post refused for its channel (channel_not_found, not_in_channel).
+            # A Slack post or edit refused for its channel (channel_not_found, not_in_channel,
+            # is_archived, is_inactive).
             "slack_channel_unusable",
             4.5,
             any_of(*signals.SLACK_CHANNEL_UNUSABLE),

@@ -1250,11 +1250,13 @@ PARTITION_COUNT_LIMIT: tuple[str, ...] = (
 # [Errno 8] Exec format error"): an amd64 image on an arm64 node, or the reverse.
 EXEC_FORMAT_ERROR: tuple[str, ...] = (r"\bexec format error\b",)
 
-# A Slack post refused for its channel (the Web API's "{'ok': False, 'error':
-# 'channel_not_found'}", not_in_channel, is_archived): the channel name or the bot's membership.
+# A Slack post or edit refused for its channel (the Web API's "{'ok': False, 'error':
+# 'channel_not_found'}", not_in_channel, is_archived; chat.update's is_inactive, its answer for a
+# message in an archived, frozen or deleted channel): the channel name, the bot's membership, or
+# the channel's being archived.
 SLACK_CHANNEL_UNUSABLE: tuple[str, ...] = (
-    r"['\"]error['\"]: ?['\"](channel_not_found|not_in_channel|is_archived)['\"]",
-    r"\bslack\b[^\n]{0,200}\b(channel_not_found|not_in_channel|is_archived)\b",
+    r"['\"]error['\"]: ?['\"](channel_not_found|not_in_channel|is_archived|is_inactive)['\"]",
+    r"\bslack\b[^\n]{0,200}\b(channel_not_found|not_in_channel|is_archived|is_inactive)\b",
 )
 
 # A CREATE of a table, view or database that is already there (Hive's "AlreadyExistsException(

@@ -2512,15 +2512,22 @@ def slack_channel_unusable(m: re.Match[str], ctx: Context) -> Finding:
     reason = {
         "not_in_channel": "the app's bot is not a member of it",
         "is_archived": "it is archived",
+        "is_inactive": "it was archived, frozen or deleted, and its messages cannot be edited",
     }.get(
         error,
         "it does not exist or the app's bot cannot see it (a private channel it is "
         "not in, a wrong name or ID)",
     )
+    what = "the edit of a message in" if error == "is_inactive" else "the post to"
+    first = (
+        f"Unarchive {which} (or have it unfrozen), or post to a channel in use."
+        if error == "is_inactive"
+        else f"Invite the app's bot to {which} (/invite @bot), or post to a channel it is in."
+    )
     return Finding(
-        f"Slack refused the post to {which} ({error}): {reason}",
+        f"Slack refused {what} {which} ({error}): {reason}",
         (
-            f"Invite the app's bot to {which} (/invite @bot), or post to a channel it is in.",
+            first,
             "Use the channel's ID (C0123...) rather than its name, and check it in the "
             "connection or the task's arguments.",
             "Rerun the task once the bot can post there.",

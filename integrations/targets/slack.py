@@ -412,6 +412,28 @@ def _ts_order(ts: str) -> tuple[int, int]:
     return int(seconds or 0), int((fraction + "000000")[:6])
 
 
+# The workspace (or the org) blocks the bot, whatever the channel: a Slack admin's setting, not
+# something a retry changes. Each is a dead letter at once, saying what to fix; once it is
+# fixed, the dead letters are retried from admin.
+WORKSPACE_BLOCKS = {
+    "restricted_action": (
+        "a workspace preference (who may post, in the workspace's or the channel's settings) "
+        "stops the bot from posting; a Slack admin must let the app post, then retry this "
+        "delivery from admin"
+    ),
+    "ekm_access_denied": (
+        "the workspace's Enterprise Key Management administrators suspended access to its "
+        "content; a Slack admin must restore the EKM key's access, then retry this delivery "
+        "from admin"
+    ),
+    "team_access_not_granted": (
+        "the bot token is not granted access to this workspace (an org-wide app not added to "
+        "it); an Enterprise Grid org admin must add the app to the workspace, then retry this "
+        "delivery from admin"
+    ),
+}
+
+
 def _map_slack_api_error(method: str, exc: Any) -> TransportError:
     response = exc.response
     status = getattr(response, "status_code", None)
@@ -426,6 +448,8 @@ def _map_slack_api_error(method: str, exc: Any) -> TransportError:
         or (status is not None and status in TRANSIENT_STATUSES)
     )
     detail = error or f"HTTP {status}"
+    if error in WORKSPACE_BLOCKS:
+        detail = f"{error} ({WORKSPACE_BLOCKS[error]})"
     return TransportError(
         f"Slack {method} failed: {detail}",
         permanent=not transient,
@@ -946,6 +970,16 @@ def _alert_found_deleted(ticket: Ticket) -> NotSent:
     return _not_sent_to_deleted(ticket)
 
 
+def _alert_channel_refused(ticket: Ticket, refusal: str) -> NotSent:
+    """Recorded in the ticket's audit log once for each refusal."""
+    where = {"channel": ticket.slack_channel, "ts": ticket.slack_ts, "error": refusal}
+    _audit_once(ticket, ALERT_CHANNEL_REFUSED, where)
+    return NotSent(
+        f"not sent: Slack refused its alert's channel {ticket.slack_channel} ({refusal}: "
+        f"{CHANNEL_REFUSALS[refusal]})"
+    )
+
+
 def _slack_sync(slack: SlackTransport, row: OutboundDelivery) -> None:
     """The alert updated to the ticket as it is now (read here, whatever change asked for
     it: the later changes merged into it, `_merges`, are shown too), then the change's thread
@@ -972,12 +1006,7 @@ def _slack_sync(slack: SlackTransport, row: OutboundDelivery) -> None:
         refusal = _channel_refusal(exc)
         if not refusal:
             raise
-        where = {"channel": ticket.slack_channel, "ts": ticket.slack_ts, "error": refusal}
-        _audit_once(ticket, ALERT_CHANNEL_REFUSED, where)
-        raise NotSent(
-            f"not sent: Slack refused its alert's channel {ticket.slack_channel} ({refusal}: "
-            f"{CHANNEL_REFUSALS[refusal]})"
-        ) from exc
+        raise _alert_channel_refused(ticket, refusal) from exc
     change = row.payload
     if change.get("thread"):
         reply = slack_thread_text(change["action"], change["actor"], change["via"])
@@ -1411,9 +1440,12 @@ def _slack_incident_link(slack: SlackTransport, row: OutboundDelivery) -> None:
             f"({slack_escape(incident.culprit, 200)}): followed there.",
         )
     except TransportError as exc:
-        if not _says_deleted(exc, ("thread_not_found",)):
+        if _says_deleted(exc, ("thread_not_found",)):
+            raise _alert_found_deleted(ticket) from exc
+        refusal = _channel_refusal(exc)
+        if not refusal:
             raise
-        raise _alert_found_deleted(ticket) from exc
+        raise _alert_channel_refused(ticket, refusal) from exc
 
 
 def slack_incident_thread_text(change: Mapping[str, Any]) -> str:
@@ -1567,6 +1599,10 @@ def _slack_member_approval(slack: SlackTransport, row: OutboundDelivery) -> None
     try:
         slack.update_message(asked["channel"], asked["ts"], text=text, blocks=blocks)
     except TransportError as exc:
+        refusal = _channel_refusal(exc)
+        if refusal:  # asked in the incident's thread: its channel refused it
+            incident = Incident.objects.get(pk=ask.payload["incident_id"])
+            raise _incident_channel_refused(incident, refusal) from exc
         if not _says_deleted(exc):
             raise
         _audit_once(ticket, APPROVAL_REQUEST_DELETED, asked)

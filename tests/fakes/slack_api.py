@@ -10,6 +10,7 @@
         fake.scopes.discard("channels:history")    # the bot token lacks a scope: missing_scope
         fake.fail(200, fake.error_body(200, "channel_not_found"))   # any Slack error, once
         fake.throttle(30)                 # HTTP 429 {"ok": false, "error": "ratelimited"}
+        fake.block_workspace("restricted_action")  # an admin's block: every method refused
         fake.stall(5, path_contains="chat.postMessage")  # held, then posted anyway (late)
         fake.requests                     # every request seen: method, path, query, headers, body
         fake.add_user("U0MARIA001", email="maria@example.com")   # for users.info
@@ -28,11 +29,12 @@ like Slack does: HTTP 200 with `{"ok": true, ...}`, or HTTP 200 with `{"ok": fal
 every method but chat.postMessage wants an id), `not_in_channel`, `message_not_found`,
 `cant_update_message`, `cant_delete_message`, `no_text`, `invalid_blocks`,
 `invalid_metadata_format`, `invalid_metadata_schema`, `msg_too_long`, `thread_not_found`,
-`user_not_found` and `user_not_in_channel`, and in a channel archived with
-`fake.archive(channel_id)` (its messages kept, as Slack keeps them) `is_archived` for
-chat.postMessage and `is_inactive` for chat.update (Slack's chat.update documents no
-`is_archived`: "the message cannot be edited within a frozen, archived or deleted
-channel")... A click's `response_url`
+`user_not_found` and `user_not_in_channel`, a workspace block (`restricted_action`,
+`ekm_access_denied`, `team_access_not_granted`) for every method but auth.test, and in a
+channel archived with `fake.archive(channel_id)` (its messages kept, as Slack keeps them)
+`is_archived` for chat.postMessage and `is_inactive` for chat.update (Slack's chat.update
+documents no `is_archived`: "the message cannot be edited within a frozen, archived or
+deleted channel")... A click's `response_url`
 (`/actions/<team>/<n>/<secret>`, as Slack's hooks.slack.com ones) takes a JSON message,
 answered 200 `ok` as text, whatever channel the bot is in (it is the answer to that click),
 or 404 `expired_url` once expired; the answer is recorded, not added to `messages`.
@@ -110,6 +112,7 @@ class FakeSlack(FakeHttpService):
         }
         self.not_member: set[str] = {"C0PRIVOPS01"}  # channels the bot was not invited to
         self.archived: set[str] = set()  # `archive`: posts there are refused, edits too
+        self.workspace_block = ""  # `block_workspace`: every method but auth.test refused so
         self.private: set[str] = {"C0PRIVOPS01"}
         self.scopes: set[str] = {
             "chat:write",
@@ -137,6 +140,16 @@ class FakeSlack(FakeHttpService):
         messages `is_inactive`."""
         with self._state_lock:
             self.archived.add(channel_id)
+
+    def block_workspace(self, error: str) -> None:
+        """The workspace (or its Enterprise Grid org) blocks the bot, whatever the channel:
+        every method but auth.test answers `error`, one of Slack's documented
+        `restricted_action` ("a workspace preference prevents the authenticated user from
+        posting"), `ekm_access_denied` ("administrators have suspended the ability to post a
+        message") or `team_access_not_granted` ("the token used is not granted the specific
+        workspace access required to complete this request"); '' lifts it."""
+        with self._state_lock:
+            self.workspace_block = error
 
     def thread(self, channel_id: str, ts: str) -> list[dict[str, Any]]:
         """The replies under a message, oldest first."""
@@ -210,6 +223,8 @@ class FakeSlack(FakeHttpService):
         needed = SCOPES.get(method)
         if needed and needed not in self.scopes:
             return 200, self._missing_scope(needed), {}
+        if self.workspace_block and method != "auth.test":
+            return 200, slack_error(self.workspace_block), {}
         args = _arguments(request)
         return self._METHODS[method](self, args)
 

@@ -36,7 +36,7 @@ from tests.integrations.test_slack_edits import paged
 from tests.tickets.test_incidents import post, storm_failure
 from tickets import lifecycle
 from tickets.lifecycle import Actor
-from tickets.models import AuditLog, Incident, IncidentEvent, Ticket
+from tickets.models import AuditLog, Incident, IncidentEvent, OwnershipRule, Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -349,6 +349,85 @@ def test_an_approval_asked_in_an_archived_incident_channel_is_skipped_not_dead(
         incident=incident, kind=slack_target.INCIDENT_CHANNEL_REFUSED
     )
     assert entry.details == {"channel": channel, "ts": ts, "error": "is_archived"}
+
+
+def test_the_link_under_a_members_alert_in_an_archived_channel_is_skipped_not_dead(
+    celery_worker,
+    targets,  # noqa: F811 (fixture)
+    settings,
+):
+    """A member alerted on its own in its team's channel, which was archived since; its
+    incident formed later, led and paged in another channel: the reply pointing from the
+    member's alert to the incident was refused `is_archived` and was a dead letter."""
+    _jira, slack = targets
+    settings.INCIDENT_GRACE_SECONDS = 0.2
+    settings.INCIDENT_MIN_PIPELINES = 3
+    OwnershipRule.objects.create(
+        pipeline_pattern="pl_team_b_*", finops_team="team-b", slack_channel="#alerts"
+    )
+    lead = post(storm_failure("pl_orders"))["ticket_id"]
+    member = post(storm_failure("pl_team_b_loads"))["ticket_id"]
+    alerted = Ticket.objects.filter(pk__in=[lead, member]).exclude(slack_ts="")
+    wait_for(lambda: alerted.count() == 2, 30)
+    settled()
+    own = Ticket.objects.get(pk=member)
+    channel, ts = own.slack_channel, own.slack_ts
+    assert channel == slack.channels["alerts"]
+    slack.archive(channel)
+
+    post(storm_failure("pl_customers"))
+    incident = wait_for(lambda: Incident.objects.exclude(slack_ts="").first(), 30)
+    settled()
+
+    assert incident.lead_ticket_id == lead and incident.slack_channel != channel
+    link = OutboundDelivery.objects.get(ticket_id=member, action=slack_target.INCIDENT_LINK)
+    said = (
+        f"not sent: Slack refused its alert's channel {channel} (is_archived: the channel was "
+        "archived)"
+    )
+    assert (link.status, link.last_error) == (OutboundStatus.SKIPPED, said)
+    (entry,) = AuditLog.objects.filter(ticket_id=member, action=slack_target.ALERT_CHANNEL_REFUSED)
+    assert entry.details == {"channel": channel, "ts": ts, "error": "is_archived"}
+    assert not slack.thread(channel, ts)  # nothing posted under it, nor anywhere instead
+    lead_link = OutboundDelivery.objects.get(ticket_id=lead, action=slack_target.INCIDENT_LINK)
+    assert lead_link.status == OutboundStatus.SUCCEEDED
+
+
+def test_updates_of_an_approval_request_in_an_archived_incident_channel_are_skipped_not_dead(
+    celery_worker,
+    targets,  # noqa: F811 (fixture)
+):
+    """The request (a reply in the incident's thread) asked, then the channel archived: each
+    update of it (the remediation declined, then expired) answered `is_inactive`, a dead letter
+    each."""
+    _jira, slack = targets
+    incident, _responder = paged_outage_and_responder()
+    settled()
+    member, remediation = _member_awaiting_approval(incident)
+    settled()
+    key = member_approval_key(member.pk, slack_target.INCIDENT_APPROVAL, remediation.pk)
+    OutboundDelivery.objects.get(key=key, status=OutboundStatus.SUCCEEDED)
+    channel, ts = incident.slack_channel, incident.slack_ts
+    slack.archive(channel)
+
+    for status in (RemediationStatus.DECLINED, RemediationStatus.EXPIRED):
+        Remediation.objects.filter(pk=remediation.pk).update(status=status)
+        fanout.schedule_member_remediation(member.pk, incident.pk, f"remediation_{status}")
+        settled()
+
+    updates = OutboundDelivery.objects.filter(
+        action=slack_target.INCIDENT_APPROVAL, key__startswith=f"{key}:"
+    )
+    said = (
+        f"not sent: Slack refused the incident's channel {channel} (is_inactive: the channel "
+        "was archived, frozen or deleted)"
+    )
+    assert updates.count() == 2
+    assert {(row.status, row.last_error) for row in updates} == {(OutboundStatus.SKIPPED, said)}
+    (entry,) = IncidentEvent.objects.filter(
+        incident=incident, kind=slack_target.INCIDENT_CHANNEL_REFUSED
+    )
+    assert entry.details == {"channel": channel, "ts": ts, "error": "is_inactive"}
 
 
 def _found_by_two_workers(find: Callable[[], object]) -> None:
