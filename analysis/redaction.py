@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import bisect
 import functools
+import json
 import re
 import string
 import unicodedata
@@ -241,6 +242,42 @@ _KV = re.compile(
     r"(?P<key>" + _KEY_CORE + r")(?P<mid>\\{0,15}[\"']?[ \t]{0,10}(?:=>|:=|=|:(?!:))[ \t]{0,10})"
     r"(?P<val>" + _KV_VALUE + r")"
 )
+# A password's name in other languages, as a text writes it before its value ("Passwort=…",
+# "пароль: …", "密码=…"); found case-folded for ASCII letters only, so other scripts' capitals
+# are listed. Read by _kv as _KV's keys are.
+_FOREIGN_KV_KEY_WORDS = (
+    "passwort",
+    "kennwort",
+    "wachtwoord",
+    "senha",
+    "contraseña",
+    "contrasena",
+    "mot_de_passe",
+    "mot de passe",
+    "motdepasse",
+    "пароль",
+    "Пароль",
+    "ПАРОЛЬ",
+    "hasło",
+    "lösenord",
+    "passord",
+    "salasana",
+    "密码",
+    "密碼",
+    "パスワード",
+    "비밀번호",
+)
+_FOREIGN_KV = re.compile(
+    r"(?P<key>" + "|".join(re.escape(word) for word in _FOREIGN_KV_KEY_WORDS) + r")"
+    r"(?P<mid>\\{0,15}[\"']?[ \t]{0,10}(?:=>|:=|=|:(?!:)|\uff1a)[ \t]{0,10})"
+    r"(?P<val>" + _KV_VALUE + r")"
+)
+
+
+def _foreign_kv_starts(subject: str) -> list[int]:
+    return sorted(_occurrences(subject, _FOREIGN_KV_KEY_WORDS))
+
+
 # A key of _KV starts with one of these words, or is a qualifier (at most 13 characters with its
 # separator) before "key".
 _KV_KEY_WORDS = ("pass", "pwd", "secret", "token", "sig", "sas")
@@ -880,7 +917,10 @@ def _kv(m: re.Match[str], text: str) -> str:
         return whole
     json_member = _JSON_MID.fullmatch(mid) is not None
     if json_member and val[0] == "{":
-        members, count = _JSON_MEMBER_STRING.subn(_json_member, val)
+        if _KEY_VAULT_REFERENCE_TYPE in _fold(val):
+            members, count = _JSON_MEMBER_STRING.subn(_key_vault_member, val)
+        else:
+            members, count = _JSON_MEMBER_STRING.subn(_json_member, val)
         if count:
             return f"{key}{mid}{members}"  # {"type": "SecureString", "value": "…"}
     if json_member and not quote and (inner in _JSON_LITERALS or inner[0] == "["):
@@ -937,6 +977,26 @@ def _json_member(m: re.Match[str]) -> str:
     return m["pre"] + REDACTED + m["q"]
 
 
+# The name of the member whose value _JSON_MEMBER_STRING found: the word before its match,
+# its closing quote escaped or not.
+_MEMBER_NAME = re.compile(r"([A-Za-z]{1,40})\\{0,15}$")
+
+
+def _key_vault_member(m: re.Match[str]) -> str:
+    """A string member of a Key Vault reference written in a text (`_KEY_VAULT_REFERENCE_TYPE`
+    is in its object): those naming the reference's kind, its store and its secret are kept,
+    as `redact_data` keeps them in a parsed body."""
+    name = _MEMBER_NAME.search(m.string, max(0, m.start() - 56), m.start())
+    if name is not None and name[1] in _KEY_VAULT_REFERENCE_TEXT_MEMBERS:
+        return m[0]
+    return _json_member(m)
+
+
+_KEY_VAULT_REFERENCE_TEXT_MEMBERS = frozenset(
+    {"type", "referenceName", "secretName", "secretVersion"}
+)
+
+
 def _auth_header(m: re.Match[str], text: str) -> str:
     whole = text[m.start() : m.end()]
     val = _group(m, text, "val")
@@ -949,7 +1009,8 @@ def _auth_header(m: re.Match[str], text: str) -> str:
     ):
         return whole  # 'Basic realm="…"' (a challenge), "Token expired": no credential
     if m["scheme"] or _looks_random(val):
-        return _group(m, text, "pre") + REDACTED + text[m.end("val") : m.end()]
+        end = m.end("val") - len(_unopened_closers(val))
+        return _group(m, text, "pre") + REDACTED + text[end : m.end()]
     second = _group(m, text, "val2")
     if (
         second != REDACTED
@@ -958,10 +1019,23 @@ def _auth_header(m: re.Match[str], text: str) -> str:
         and "=" not in second.rstrip("=")
         and _looks_random(second)
     ):
-        return _group(m, text, "pre") + text[m.start("val") : m.start("val2")] + REDACTED
+        before = text[m.start("val") : m.start("val2")]
+        return _group(m, text, "pre") + before + REDACTED + _unopened_closers(second)
     # "Authorization: denied", "authorization: required for principal etl-sp", "Authorization:
     # Denied reason=0x80070005", "Authorization: Failed <correlation id>"
     return whole
+
+
+def _unopened_closers(value: str) -> str:
+    """The brackets ending `value` beyond those it opened, with any punctuation after them:
+    the text's own, closed after the credential ("(sent Authorization: Bearer <token>)"); no
+    token format uses them."""
+    closed = value.rstrip(".,;:!?")  # the sentence's punctuation after its bracket
+    if not closed.endswith((")", "]", "}")):
+        return ""
+    stripped = closed.rstrip(")]}")
+    opened = sum(stripped.count(opener) for opener in "([{")
+    return value[len(stripped) + opened :]
 
 
 def _hadoop_credential(m: re.Match[str], text: str) -> str:
@@ -1423,6 +1497,13 @@ _RULES: list[_Rule] = [
         any_hints=("pass", "pwd", "secret", "token", "sig", "sas", "key"),
         starts=_kv_starts,
     ),
+    _Rule(
+        _FOREIGN_KV,
+        _kv,
+        fold=True,
+        any_hints=_FOREIGN_KV_KEY_WORDS,
+        starts=_foreign_kv_starts,
+    ),
     # Every word of _PROSE_SECRET holds one of these ("api key" its "key").
     _Rule(
         _PROSE_SECRET,
@@ -1611,6 +1692,9 @@ _KEY_QUALIFIERS = frozenset(
     # connection's password and variable its database holds.
     | {"principal", "fernet"}
 )
+# Words a key written in one lowercase word ends with, as _KV's long key words may carry any
+# prefix in text: `adminpassword`, `webhooksecret`, `accesstoken`.
+_SECRET_ENDINGS = ("password", "passwd", "passphrase", "secret", "token", "apikey")
 # Trailing words that still denote the secret itself: password_hash, secret_value, token_b64.
 _SECRET_SUFFIXES = frozenset(
     {"value", "hash", "b64", "base64", "raw", "plain", "enc", "text", "content"}
@@ -1635,13 +1719,56 @@ def _is_secret_key_remembered(name: str) -> bool:
     return _is_secret_key(name)
 
 
+# A password's name in other languages written in ASCII letters (German, Dutch, Portuguese,
+# Spanish, Swedish, Polish and Turkish without their diacritics, Norwegian, Danish, Finnish,
+# Czech, Romanian and Italian). Compared whole with a key's last word, as the English ones are;
+# French's mot_de_passe is its last two.
+_FOREIGN_SECRET_WORDS = frozenset(
+    {"passwort", "kennwort", "wachtwoord", "senha", "contrasena", "losenord", "passord"}
+    | {"adgangskode", "salasana", "haslo", "heslo", "sifre", "parol", "parola"}
+)
+# The same with letters beyond ASCII, matched at the end of a key's last word (Chinese and
+# Japanese do not separate words: 数据库密码 is "database password").
+_FOREIGN_SECRET_ENDINGS = (
+    "пароль",
+    "пароля",
+    "contraseña",
+    "hasło",
+    "şifre",
+    "lösenord",
+    "密码",
+    "密碼",
+    "口令",
+    "パスワード",
+    "暗証番号",
+    "비밀번호",
+    "암호",
+)
+_FOREIGN_WORD = re.compile(r"[^\W\d_]+")
+# Letters of other scripts drawn like Latin ones (Unicode's confusables, the ones that pass for
+# a lowercase or capital Latin letter in a key name): a key's skeleton reads "password" spelt
+# with a Cyrillic "a" (U+0430) as "password". Only the key name is read so, never a value.
+_LATIN_LOOK_ALIKES = str.maketrans(
+    "аеорсхуіјѕԁһӏԛԝɑοαρεικνυτχАВЕКМНОРСТХЅІЈԜΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
+    "aeopcxyijsdhlqwaoapeikvutxABEKMHOPCTXSIJWABEZHIKMNOPTYX",
+)
+
+
+# Format characters a key may hold unseen: zero-width space, joiners, soft hyphen, word joiner,
+# byte order mark, bidirectional marks.
+_INVISIBLE_RANGES = (range(0x200B, 0x2010), range(0x202A, 0x202F), range(0x2060, 0x206A))
+_INVISIBLE = dict.fromkeys([0x00AD, 0x180E, 0xFEFF, *(c for r in _INVISIBLE_RANGES for c in r)])
+
+
 def _is_secret_key(name: str) -> bool:
     if not name.isascii():
         # Compatibility forms read as the letters they stand for (a full-width "password",
-        # a ligature, a superscript). Look-alikes from other scripts (a Cyrillic "a" in
-        # "password") are other letters, and are left so: no sender writes them but one
-        # hiding a secret it holds, which it could as well encode.
-        name = unicodedata.normalize("NFKC", name)
+        # a ligature, a superscript), without the invisible characters that would split a word
+        # ("pass\u200bword"); look-alikes of other scripts as the Latin letters they pass for.
+        name = unicodedata.normalize("NFKC", name).translate(_INVISIBLE)
+        if _has_foreign_secret_name(name):
+            return True
+        name = name.translate(_LATIN_LOOK_ALIKES)
     words = [w.lower() for w in _KEY_WORDS.findall(name)]
     while len(words) > 1 and words[-1] in _SECRET_SUFFIXES:
         words.pop()
@@ -1649,11 +1776,20 @@ def _is_secret_key(name: str) -> bool:
         return False
     last = words[-1]
     prev = words[-2] if len(words) > 1 else ""
-    if last in _SECRET_WORDS:
+    if last in _SECRET_WORDS or last in _FOREIGN_SECRET_WORDS or last.endswith(_SECRET_ENDINGS):
+        return True
+    if last == "passe" and prev == "de":  # mot_de_passe, motDePasse
         return True
     if last == "key":
         return prev in _KEY_QUALIFIERS
     return last in {"string", "str"} and prev in {"connection", "conn"}
+
+
+def _has_foreign_secret_name(name: str) -> bool:
+    words = _FOREIGN_WORD.findall(name.lower())
+    while len(words) > 1 and words[-1] in _SECRET_SUFFIXES:
+        words.pop()
+    return bool(words) and words[-1].endswith(_FOREIGN_SECRET_ENDINGS)
 
 
 # How a client authenticates, as an "auth" setting names it (Spark's and Hive's .option("auth",
@@ -1723,7 +1859,7 @@ def redact_data(value: Any) -> Any:
     connection strings differing in their password) are all kept: each redacted key after the
     first, or one taking the text of a key kept as it came, gets a counter (`_distinct_key`)."""
     if isinstance(value, str):
-        return redact(value)
+        return _redact_json_text(value) or redact(value)
     if isinstance(value, dict):
         out: dict[Any, Any] = {}
         for k, v in value.items():
@@ -1747,6 +1883,32 @@ def redact_data(value: Any) -> Any:
     if isinstance(value, tuple):
         return tuple(redact_data(v) for v in value)
     return value
+
+
+def _redact_json_text(text: str) -> str | None:
+    """A JSON object kept as a text string that holds a Key Vault reference (a linked
+    service's definition a sender passes on as text), redacted as the structure it is, so the
+    reference keeps the members naming its secret as it does when sent as an object; written
+    back by ``json.dumps`` (its spacing may differ). None for any other text, and for one too
+    large or too deeply nested to parse here."""
+    if (
+        not text.lstrip().startswith("{")
+        or len(text) > _JSON_TEXT_MAX_CHARS
+        or _KEY_VAULT_REFERENCE_TYPE not in _fold(text)
+    ):
+        return None
+    try:
+        parsed = json.loads(text)
+        return (
+            json.dumps(redact_data(parsed), ensure_ascii=False)
+            if isinstance(parsed, dict)
+            else None
+        )
+    except (ValueError, RecursionError):
+        return None
+
+
+_JSON_TEXT_MAX_CHARS = 100_000
 
 
 def _distinct_key(shown: str, out: dict[Any, Any], given: dict[Any, Any]) -> str:

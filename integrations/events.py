@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from analysis.redaction import redact
 from tickets.timestamps import utc_text
 from tickets.vocabulary import Severity, Source
 
@@ -56,7 +57,12 @@ class EventKind(enum.StrEnum):
 
 
 class ParseError(ValueError):
-    """The body is JSON but not a payload this parser accepts; the message names the problem."""
+    """The body is JSON but not a payload this parser accepts; the message names the problem.
+    It is answered to the sender, stored with the refused delivery and logged, and may quote
+    the sender's fields: it is redacted here, once for every parser."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(redact(reason))
 
 
 @dataclass(frozen=True)

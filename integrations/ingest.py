@@ -93,6 +93,7 @@ class RejectedDelivery(Exception):
     """The delivery cannot be accepted; `reason` is safe to show to the sender."""
 
     def __init__(self, reason: str, *, status: int = 400, tracking_id: uuid.UUID | None = None):
+        reason = redact(reason)  # it may quote the sender's fields
         super().__init__(reason)
         self.reason = reason
         self.status = status

@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
+from analysis.redaction import redact
 from integrations import remediation, syncback
 from integrations.events import ParseError
 from integrations.ingest import (
@@ -144,7 +145,10 @@ def post_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
 
 
 def _kept_headers(request: HttpRequest) -> dict[str, str]:
-    return {name: request.headers[name] for name in _KEPT_HEADERS if name in request.headers}
+    """The headers the inbox keeps, redacted as the body is: a sender may put anything there."""
+    return {
+        name: redact(request.headers[name]) for name in _KEPT_HEADERS if name in request.headers
+    }
 
 
 def _unreadable(exc: BodyUnreadable) -> JsonResponse:

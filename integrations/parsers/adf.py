@@ -94,9 +94,8 @@ def parse_adf_failure(payload: Any) -> FailureEvent:
         values[flat] = values[flat] or error.get(name, "")
     status = (values["status"] or "Failed").lower()
     if status not in {"failed", "succeeded"}:
-        raise ParseError(
-            f"field 'status' must be Failed or Succeeded, not '{values['status'][:40]}'"
-        )
+        given = redacted_head(values["status"], 40, "…")
+        raise ParseError(f"field 'status' must be Failed or Succeeded, not '{given}'")
     failed = status == "failed"
     if failed and not values["error_message"]:
         missing = (

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
+from analysis.redaction import redacted_head
 from integrations.events import ParseError
 
 _MISSING = object()
@@ -144,10 +145,22 @@ def parse_timestamp(value: Any, where: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(raw)
     except ValueError as exc:
-        raise ParseError(f"field '{where}' is not an ISO 8601 timestamp: {value[:40]!r}") from exc
+        raise ParseError(
+            f"field '{where}' is not an ISO 8601 timestamp: {_quoted_start(value)}"
+        ) from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     try:
         return parsed.astimezone(UTC)
     except OverflowError as exc:  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
-        raise ParseError(f"field '{where}' is out of range: {value[:40]!r}") from exc
+        raise ParseError(f"field '{where}' is out of range: {_quoted_start(value)}") from exc
+
+
+def _quoted_start(value: str) -> str:
+    """The start of a sender's field as a refusal quotes it, redacted before it is cut: a cut
+    inside a secret can leave a start no rule knows as one (`https://user:pass` before its
+    `@host`)."""
+    return repr(redacted_head(value, QUOTED_CHARS, "…"))
+
+
+QUOTED_CHARS = 40

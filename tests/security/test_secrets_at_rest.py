@@ -43,6 +43,32 @@ XML_PASSWORD = f"Xp{MARK}Hive!Planted"
 FULL_WIDTH_PASSWORD_KEY = "".join(chr(ord(letter) + 0xFEE0) for letter in "password")
 FULL_WIDTH_KEY_PASSWORD = f"Fw{MARK}Planted"
 SECURE_STRING = f"Ss{MARK}Planted"
+# Under a password's name in other languages, and under "password" spelt with a Cyrillic "a".
+LOCALISED_PASSWORD_KEYS = (
+    "пароль",
+    "Passwort",
+    "mot_de_passe",
+    "contraseña",
+    "senha",
+    "wachtwoord",
+    "密码",
+    "パスワード",
+)
+LOCALISED_PASSWORDS = tuple(f"L{n}{MARK}Planted" for n in range(len(LOCALISED_PASSWORD_KEYS)))
+# The same names in the error's text: "Passwort=…", "пароль: …", "密码" and a full-width colon.
+GERMAN_TEXT_PASSWORD = f"Gt{MARK}Planted"
+RUSSIAN_TEXT_PASSWORD = f"Rt{MARK}Planted"
+CHINESE_TEXT_PASSWORD = f"Ct{MARK}Planted"
+LOOK_ALIKE_PASSWORD_KEY = "db_p\u0430ssword"
+LOOK_ALIKE_PASSWORD = f"La{MARK}Planted"
+HIDDEN_SPACE_PASSWORD_KEY = "pass\u200bword"  # a zero-width space splits the word
+HIDDEN_SPACE_PASSWORD = f"Hs{MARK}Planted"
+# Under a key written in one lowercase word.
+RUN_ON_WORD_PASSWORD = f"Rw{MARK}Planted"
+# A header the inbox keeps, which the sender fills as it likes.
+HEADER_TOKEN = f"Ht{MARK}PlantedHeaderToken"
+# A refused body's field quoted in the reason, cut inside a URL's password.
+REFUSED_URL_PASSWORD = f"Ru{MARK}" + "r" * 30 + "Planted"
 PLANTED = (
     PASSWORD,
     ACCOUNT_KEY,
@@ -56,6 +82,15 @@ PLANTED = (
     XML_PASSWORD,
     FULL_WIDTH_KEY_PASSWORD,
     SECURE_STRING,
+    *LOCALISED_PASSWORDS,
+    GERMAN_TEXT_PASSWORD,
+    RUSSIAN_TEXT_PASSWORD,
+    CHINESE_TEXT_PASSWORD,
+    LOOK_ALIKE_PASSWORD,
+    HIDDEN_SPACE_PASSWORD,
+    HEADER_TOKEN,
+    RUN_ON_WORD_PASSWORD,
+    REFUSED_URL_PASSWORD[:14],  # the reason quotes a start of it, no more
 )
 KEY_VAULT_REFERENCE = {
     "type": "AzureKeyVaultSecret",
@@ -75,7 +110,10 @@ ERROR_MESSAGE = (
     "0a1b2c3d-1111-2222-3333-444455556666@72f988bf-86f1-41af-91ab-2d7cd011db47/IncomingWebhook/"
     f"{TEAMS_WEBHOOK_KEY}/0a1b2c3d-1111-2222-3333-444455556666'; metastore config "
     "<property><name>javax.jdo.option.ConnectionPassword</name>"
-    f"<value>{XML_PASSWORD}</value></property>"
+    f"<value>{XML_PASSWORD}</value></property>; Anmeldung mit Passwort={GERMAN_TEXT_PASSWORD} "
+    f"abgelehnt; Пароль: {RUSSIAN_TEXT_PASSWORD} неверен; "
+    f"数据库密码\uff1a{CHINESE_TEXT_PASSWORD} 错误"
+    "; linked service " + json.dumps({"password": KEY_VAULT_REFERENCE})
 )
 
 
@@ -93,6 +131,15 @@ def planted_failure(run_id: str) -> dict[str, Any]:
             "servicePrincipalKey": {"type": "SecureString", "value": SECURE_STRING},
         },
         sqlLogin={"user": "etl", FULL_WIDTH_PASSWORD_KEY: FULL_WIDTH_KEY_PASSWORD},
+        localisedLogins=dict(zip(LOCALISED_PASSWORD_KEYS, LOCALISED_PASSWORDS, strict=True)),
+        lookAlikeLogin={
+            "user": "etl",
+            LOOK_ALIKE_PASSWORD_KEY: LOOK_ALIKE_PASSWORD,
+            HIDDEN_SPACE_PASSWORD_KEY: HIDDEN_SPACE_PASSWORD,
+            "adminpassword": RUN_ON_WORD_PASSWORD,
+        },
+        # A linked service's JSON sent as a text string: its Key Vault reference is kept too.
+        linkedServiceJson=json.dumps({"user": "etl", "password": KEY_VAULT_REFERENCE}),
         diagnostics=[f"retry 1: Password={PASSWORD}", f"Bearer {BEARER}"],
         # A sender that keys what it saw by the connection it used: the secret is a key.
         # Two of them differing in the password alone redact to one text: both are kept.
@@ -161,13 +208,27 @@ def test_planted_secrets_reach_no_log_line_blob_or_inbox_row(
     settings.WEBHOOK_TOKEN = QUERY_TOKEN
     client = Client()
     url = f"/webhooks/adf/?token={QUERY_TOKEN}"  # as an Azure action group sends it
-    accepted = client.post(url, json.dumps(planted_failure(f"r{MARK}")), "application/json")
+    accepted = client.post(
+        url,
+        json.dumps(planted_failure(f"r{MARK}")),
+        "application/json",
+        HTTP_X_REQUEST_ID=f"retry-of run 7 with access_token={HEADER_TOKEN}",
+    )
     assert accepted.status_code == 202, accepted.content
     ticket_id = accepted.json()["ticket_id"]
     # Refusals that Django logs with the request (its URL carries the token).
     wrong_shape = {"note": f"Password={PASSWORD}", "token": BEARER}
     rejected = client.post(url, json.dumps(wrong_shape), "application/json")
     not_json = client.post(url, f"Password={PASSWORD}", "application/json")
+    # A field the parser refuses is quoted in the reason (the answer, the inbox row, the log),
+    # its first 40 characters: cut inside the URL's password, before its "@host".
+    bad_timestamp = {
+        **planted_failure(f"t{MARK}"),
+        "run_start": f"https://etl:{REFUSED_URL_PASSWORD}@db.internal",
+    }
+    refused_field = client.post(url, json.dumps(bad_timestamp), "application/json")
+    bad_status = {**planted_failure(f"s{MARK}"), "status": f"pwd={PASSWORD}"}  # quoted whole
+    refused_status = client.post(url, json.dumps(bad_status), "application/json")
     wrong_method = client.get(url)
     jira_not_json = client.post(
         f"/webhooks/jira/?token={JIRA_SECRET}", f"Password={PASSWORD}", "application/json"
@@ -182,8 +243,21 @@ def test_planted_secrets_reach_no_log_line_blob_or_inbox_row(
         json.dumps(jira_comment("OPS-1", f"rca-{ticket_id}", f"db Password={PASSWORD}")),
         "application/json",
     )
-    answers = (rejected, not_json, wrong_method, jira_not_json, unknown_issue, comment)
-    assert [r.status_code for r in answers] == [400, 400, 405, 400, 200, 200]
+    answers = (
+        rejected,
+        not_json,
+        refused_field,
+        refused_status,
+        wrong_method,
+        jira_not_json,
+        unknown_issue,
+        comment,
+    )
+    assert [r.status_code for r in answers] == [400, 400, 400, 400, 405, 400, 200, 200]
+    assert "run_start" in refused_field.json()["error"]
+    assert "pwd=[REDACTED]" in refused_status.json()["error"]
+    for answer in answers:
+        assert not leaks(answer.content.decode()), answer.content
 
     def evidence_uploaded() -> bool:
         return OutboundDelivery.objects.filter(
@@ -205,6 +279,17 @@ def test_planted_secrets_reach_no_log_line_blob_or_inbox_row(
     assert payload_blob["linkedService"]["servicePrincipalKey"] == "[REDACTED]"
     assert payload_blob["linkedService"]["password"] == KEY_VAULT_REFERENCE  # names no secret
     assert payload_blob["sqlLogin"] == {"user": "etl", FULL_WIDTH_PASSWORD_KEY: "[REDACTED]"}
+    assert payload_blob["localisedLogins"] == dict.fromkeys(LOCALISED_PASSWORD_KEYS, "[REDACTED]")
+    assert payload_blob["lookAlikeLogin"] == {
+        "user": "etl",
+        LOOK_ALIKE_PASSWORD_KEY: "[REDACTED]",
+        HIDDEN_SPACE_PASSWORD_KEY: "[REDACTED]",
+        "adminpassword": "[REDACTED]",
+    }
+    assert json.loads(payload_blob["linkedServiceJson"]) == {
+        "user": "etl",
+        "password": KEY_VAULT_REFERENCE,
+    }
     assert payload_blob["pipeline"] == f"pl_secrets_r{MARK}"  # the rest is kept
     assert list(payload_blob["connections"].values()) == ["refused", "timed out"]
     assert list(payload_blob["notified"].values()) == ["sent", "bounced"]
@@ -221,6 +306,10 @@ def test_planted_secrets_reach_no_log_line_blob_or_inbox_row(
         assert not leaks(json.dumps(row, default=str)), row["tracking_id"]
     ticket = Ticket.objects.values().get(pk=ticket_id)
     assert not leaks(json.dumps(ticket, default=str))
+    # The token is masked, not the text after it.
+    assert "(request had Authorization: Bearer [REDACTED]) at line 12" in ticket["error_message"]
+    # A Key Vault reference quoted in the text keeps what names the secret, as in the body.
+    assert json.dumps({"password": KEY_VAULT_REFERENCE}) in ticket["error_message"]
     audit = list(AuditLog.objects.filter(ticket_id=ticket_id).values())
     assert any(entry["action"] == "jira comment" for entry in audit)
     assert not leaks(json.dumps(audit, default=str))
@@ -304,6 +393,10 @@ def test_a_secret_in_a_pipeline_name_is_kept_redacted_and_its_recovery_still_end
 
     ticket = Ticket.objects.values().get(pk=ticket_id)
     assert not leaks(json.dumps(ticket, default=str))
+    # The token is masked, not the text after it.
+    assert "(request had Authorization: Bearer [REDACTED]) at line 12" in ticket["error_message"]
+    # A Key Vault reference quoted in the text keeps what names the secret, as in the body.
+    assert json.dumps({"password": KEY_VAULT_REFERENCE}) in ticket["error_message"]
     assert ticket["pipeline"] == "pl_load Server=tcp:sql-prod;Password=[REDACTED];"
     for row in WebhookDelivery.objects.values():
         assert not leaks(json.dumps(row, default=str)), row["tracking_id"]
