@@ -369,6 +369,13 @@ def _databricks_workspace_host(text: str) -> Culprit | None:
     return None
 
 
+# A termination reason's type as Databricks writes it: `CODE(TYPE)` or `CODE (TYPE)` in a run's
+# state message, `type: TYPE` in the CLI's and Terraform's, `"type": "TYPE"` in the API's JSON
+# (and a Python dict's `'type': 'TYPE'`), `type=<TerminationReasonType.TYPE: 'TYPE'>` in the
+# SDK's repr.
+_REASON_TYPE = r"(?:\(|\btype['\"]?\s{0,3}[:=]\s{0,3}[<'\"]?(?:TerminationReasonType\.)?)"
+
+
 # A cluster Databricks terminated for a fault of the platform under it (the reason's type
 # CLOUD_FAILURE or SERVICE_FAULT, or one of those reasons spelt out): the cluster is a victim,
 # and each job run's job cluster has an id of its own, so 30 jobs losing their drivers in one
@@ -378,7 +385,7 @@ def _databricks_workspace_host(text: str) -> Culprit | None:
 # own, whatever else its text says, and a customer's VNet (its NSG, its exhausted subnet) is
 # their setup, not the platform: those clusters stay the culprits.
 _PLATFORM_TERMINATION = re.compile(
-    r"(?:\(|\btype: ?)(?:CLOUD_FAILURE|SERVICE_FAULT)\b|"
+    _REASON_TYPE + r"(?:CLOUD_FAILURE|SERVICE_FAULT)\b|"
     r"\b(?:DRIVER_UNREACHABLE|DRIVER_UNRESPONSIVE|COMMUNICATION_LOST|"
     r"CLOUD_PROVIDER_LAUNCH_FAILURE|CLOUD_PROVIDER_SHUTDOWN|"
     r"CLOUD_PROVIDER_RESOURCE_STOCKOUT|INSTANCE_UNREACHABLE|UNEXPECTED_LAUNCH_FAILURE|"
@@ -388,7 +395,7 @@ _PLATFORM_TERMINATION = re.compile(
     r"cloud provider launch failure|driver is unreachable)\b",
     re.I,
 )
-_USER_TERMINATION = re.compile(r"(?:\(|\btype: ?)CLIENT_ERROR\b", re.I)
+_USER_TERMINATION = re.compile(_REASON_TYPE + r"CLIENT_ERROR\b", re.I)
 _WORKSPACE_ID = re.compile(r"\d{1,20}")
 
 

@@ -211,7 +211,8 @@ try:
     INCIDENT_MIN_PIPELINES = env.int("INCIDENT_MIN_PIPELINES", 2, validate=validate.Range(min=2))
     # An open incident (not resolved, not recovered) takes a new failure of its key this long
     # after its last member, however quiet the outage went in between (a pipeline on an hourly
-    # schedule hitting the same dead server); INCIDENT_WINDOW still bounds forming one. Never
+    # schedule hitting the same dead server), while no member recovered since that last one;
+    # INCIDENT_WINDOW still bounds forming one. Never
     # shorter than INCIDENT_WINDOW (`incidents.open_join_since`).
     INCIDENT_OPEN_JOIN = timedelta(
         seconds=env.int("INCIDENT_OPEN_JOIN_SECONDS", 2 * 3600, validate=_POSITIVE)

@@ -4,7 +4,8 @@ Tickets whose failures name the same culprit (analysis/culprits.py) with the sam
 failure (their `group_key`: the error class, the classes that say the culprit is unavailable
 counting as one) and fail within INCIDENT_WINDOW of each other form an incident once they span
 INCIDENT_MIN_PIPELINES pipelines; later members join it while it is open (not resolved, not
-recovered), up to INCIDENT_OPEN_JOIN after its last member (`open_join_since`). An Azure
+recovered), up to INCIDENT_OPEN_JOIN after its last member (`open_join_since`; past
+INCIDENT_WINDOW, only while no member recovered since that last one). An Azure
 Monitor alert's group key is its resource's culprit alone: alerts on one resource group
 together, and an alert on the culprit of an open incident joins that incident's timeline. An
 alert with nothing of its resource to join or form with groups on its rule instead
@@ -234,25 +235,49 @@ def open_join_since(now: datetime) -> datetime:
     """The last member an open incident must have had since for a new failure of its key (or
     its alert rule) to join it: INCIDENT_OPEN_JOIN ago (INCIDENT_WINDOW ago when that is
     longer). An outage that went quiet for longer than INCIDENT_WINDOW (pipelines on hourly
-    schedules hitting one dead server) is still the incident people work on while it is open;
+    schedules hitting one dead server) is still the incident people work on while it is open
+    and none of its members recovered since its last one failed (`_RECOVERED_SINCE_LAST`);
     one forgotten open for days takes no new outage of its culprit."""
     return now - max(settings.INCIDENT_OPEN_JOIN, settings.INCIDENT_WINDOW)
+
+
+# A member of the incident (the row aliased `incident`) recovered at its source after the
+# incident's last member failed: the culprit worked then, so a failure of it past
+# INCIDENT_WINDOW after that last member is another outage, not a straggler of this one (a
+# storm whose pipelines partly recovered, one member left open, took the culprit's next outage
+# an hour later without a page).
+_RECOVERED_SINCE_LAST = f"""
+    EXISTS (SELECT 1 FROM {Ticket._meta.db_table} AS member
+             WHERE member.incident_id = incident.id
+               AND member.resolved_at_source_at > incident.last_member_at)
+    """
+
+
+def _recovered_since_last_member() -> Exists:
+    """`_RECOVERED_SINCE_LAST` for the ORM: on an Incident queryset."""
+    return Exists(
+        Ticket.objects.filter(
+            incident_id=OuterRef("pk"), resolved_at_source_at__gt=OuterRef("last_member_at")
+        )
+    )
 
 
 def placement_query(ticket: Ticket, now: datetime) -> tuple[str, list[Any]]:
     """The SELECT `place` decides on, as SQL and parameters, for a caller that runs it in a
     statement of its own (with the culprit's lock already held: see `culprit_lock`). One row:
     the open incident the ticket joins (or NULL: none whose last member is since
-    `open_join_since`), and how many pipelines other than its own the recent ungrouped tickets
+    `open_join_since`, or, past INCIDENT_WINDOW, one a member of which recovered since its last
+    member failed), and how many pipelines other than its own the recent ungrouped tickets
     of its group key (last seen within INCIDENT_WINDOW) span (the Python side reads those
     tickets only when that is enough to form an incident). No ORM compiling: every new failure
     with a culprit asks this."""
     since = now - settings.INCIDENT_WINDOW
     matched_on = "culprit" if ticket.source == Source.AZURE_MONITOR else "group_key"
     sql = f"""
-        SELECT (SELECT id FROM {Incident._meta.db_table}
+        SELECT (SELECT id FROM {Incident._meta.db_table} AS incident
                  WHERE {matched_on} = %s AND merged_into_id IS NULL
                    AND recovered_at IS NULL AND last_member_at >= %s AND status <> %s
+                   AND (last_member_at >= %s OR NOT {_RECOVERED_SINCE_LAST})
                  ORDER BY last_member_at DESC LIMIT 1),
                (SELECT count(DISTINCT pipeline) FROM {Ticket._meta.db_table}
                  WHERE group_key = %s AND incident_id IS NULL AND last_seen >= %s
@@ -263,6 +288,7 @@ def placement_query(ticket: Ticket, now: datetime) -> tuple[str, list[Any]]:
         ticket.culprit if matched_on == "culprit" else ticket.group_key,
         open_join_since(now),
         Status.RESOLVED,
+        since,
         ticket.group_key,
         since,
         Status.RESOLVED,
@@ -606,10 +632,16 @@ def _service_health_title(ticket: Ticket) -> str:
 def _join_rule_incident(ticket: Ticket, rule_key: str, now: datetime, **join: Any) -> str | None:
     """Join the open incident of an alert rule (`_join_if_open`, with `join`'s arguments), as
     `placement_query` reads a culprit's: not merged, not recovered, not resolved, its last
-    member since `open_join_since` (an Azure incident's, its tracking id's, however long ago:
-    that id is one outage's alone, whose alerts of several subscriptions may come hours
-    apart); the incident's id, None when there is none."""
-    recent = Q() if _service_health_key(rule_key) else Q(last_member_at__gte=open_join_since(now))
+    member since `open_join_since` and, past INCIDENT_WINDOW, no member recovered since it (an
+    Azure incident's, its tracking id's, however long ago: that id is one outage's alone, whose
+    alerts of several subscriptions may come hours apart); the incident's id, None when there
+    is none."""
+    recent = (
+        Q()
+        if _service_health_key(rule_key)
+        else Q(last_member_at__gte=open_join_since(now))
+        & (Q(last_member_at__gte=now - settings.INCIDENT_WINDOW) | ~_recovered_since_last_member())
+    )
     open_incidents = (
         Incident.objects.filter(
             recent, group_key=rule_key, merged_into__isnull=True, recovered_at__isnull=True

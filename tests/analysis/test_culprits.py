@@ -304,6 +304,13 @@ WORKSPACE_GIVEN = {"workspace_id": "1234567890123456"}
         # Each run's job cluster differs: the workspace its notification names is the cause.
         (JOB_CLUSTER_LOST, WORKSPACE_GIVEN, {"databricks-workspace:1234567890123456"}),
         (JOB_CLUSTER_SERVICE_FAULT, WORKSPACE_GIVEN, {"databricks-workspace:1234567890123456"}),
+        # A reason named by its type alone, as the API's JSON writes it.
+        (
+            'Cluster {cluster} was terminated: "termination_reason": {{"code": '
+            '"INSTANCE_POOL_CLUSTER_FAILURE", "type": "CLOUD_FAILURE"}}',
+            WORKSPACE_GIVEN,
+            {"databricks-workspace:1234567890123456"},
+        ),
         # Else the workspace host its error names (an Azure host by the workspace id it
         # embeds, the key the notifications give), else each cluster as before.
         (
@@ -344,6 +351,15 @@ def test_a_cluster_the_platform_terminated_blames_what_the_jobs_share(message, r
         "(CLIENT_ERROR). Parameters: azure_error_code:RequestDisallowedByPolicy",
         "Error: {cluster} is not able to transition from TERMINATED to RUNNING. Termination "
         "info: code: BOOTSTRAP_TIMEOUT, type: CLIENT_ERROR, parameters: map[]",
+        # The reason as the API's JSON, a Python dict and the SDK's repr write it.
+        'Cluster {cluster} was terminated: "termination_reason": {{"code": '
+        '"CLOUD_PROVIDER_LAUNCH_FAILURE", "type": "CLIENT_ERROR", "parameters": '
+        '{{"azure_error_code": "RequestDisallowedByPolicy"}}}}',
+        "Cluster {cluster} was terminated: {{'code': 'DRIVER_UNREACHABLE', 'type': "
+        "'CLIENT_ERROR'}}",
+        "Cluster {cluster} was terminated: TerminationReason(code=<TerminationReasonCode."
+        "CLOUD_PROVIDER_LAUNCH_FAILURE: 'CLOUD_PROVIDER_LAUNCH_FAILURE'>, parameters={{}}, "
+        "type=<TerminationReasonType.CLIENT_ERROR: 'CLIENT_ERROR'>)",
         # A customer's VNet: its NSG or its too small subnet, not the platform.
         "Cluster '{cluster}' was terminated. Reason: NETWORK_CONFIGURATION_FAILURE. "
         "Parameters: azure_error_message:NSG denies outbound traffic to the control plane",

@@ -620,3 +620,42 @@ def test_an_adf_failure_naming_the_azure_workspace_host_joins_its_notifications_
     assert incident.culprit == f"databricks-workspace:{WORKSPACE}"
     assert set(incident.members.values_list("pk", flat=True)) == set(tickets)
     assert Incident.objects.count() == 1
+
+
+def job_cluster_refused_by_policy(cluster_id: str) -> str:
+    """A job whose own job cluster Azure refused to launch for the customer's policy, its
+    termination reason as the API's JSON gives it (type CLIENT_ERROR)."""
+    return (
+        f'Cluster {cluster_id} was terminated: "termination_reason": {{"code": '
+        '"CLOUD_PROVIDER_LAUNCH_FAILURE", "type": "CLIENT_ERROR", "parameters": '
+        '{"azure_error_code": "RequestDisallowedByPolicy"}}'
+    )
+
+
+def test_jobs_whose_clusters_stopped_for_their_own_reason_in_json_page_on_their_own(
+    celery_worker, targets, databricks, settings
+):
+    """A launch failure of type CLIENT_ERROR is the job's own setup, however the reason is
+    written: two such jobs of one workspace are two tickets, each paging, not one workspace
+    incident (the JSON `"type": "CLIENT_ERROR"` was not read, so they grouped)."""
+    jira, _slack = targets
+    settings.INCIDENT_GRACE_SECONDS = 1
+    clusters = ["1207-145501-abcd1234", "1207-145502-efgh5678"]
+    tickets = [
+        post(
+            databricks_failure(
+                databricks, 8201 + 10 * n, f"job_{n}", job_cluster_refused_by_policy(cluster)
+            ),
+            "/webhooks/databricks/",
+        )["ticket_id"]
+        for n, cluster in enumerate(clusters)
+    ]
+    placed = [processed(ticket_id) for ticket_id in tickets]
+
+    assert {ticket.culprit for ticket in placed} == {
+        f"databricks-cluster:{cluster}" for cluster in clusters
+    }
+    assert not Incident.objects.exists()
+    wait_for(lambda: len(jira.issues) == 2, 30)
+    settled()
+    assert not Incident.objects.exists()

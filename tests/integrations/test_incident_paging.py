@@ -2649,3 +2649,57 @@ def test_a_straggler_of_an_outage_still_open_joins_its_incident_after_a_quiet_sp
         )
         settled()
         assert _pages(jira, slack) == (2, 2)  # its own page besides the incident's
+
+
+@pytest.mark.parametrize(
+    ("recovers", "quiet_minutes", "joins"),
+    [
+        pytest.param(True, 40, False, id="a-member-recovered-since-the-storm"),
+        pytest.param(False, 40, True, id="no-member-recovered"),
+        pytest.param(True, 5, True, id="recovered-within-the-window"),
+    ],
+)
+def test_a_failure_after_a_member_recovered_is_another_outage_past_the_window(
+    celery_worker, targets, settings, recovers, quiet_minutes, joins
+):
+    """A member of the still-open incident (another is left open) recovered at its source after
+    the storm went quiet: its culprit worked then, so a failure of it past
+    INCIDENT_WINDOW_SECONDS after the incident's last member is a new outage, which pages on
+    its own, not a straggler the old incident takes without a page. Within the window it
+    joins, as before INCIDENT_OPEN_JOIN_SECONDS."""
+    from tests.api import clear_throttles
+
+    jira, slack = targets
+    clear_throttles()
+    settings.INCIDENT_GRACE_SECONDS = 0
+    post(storm_failure("pl_orders"))
+    post(storm_failure("pl_customers"))
+    incident = paged_incident()
+    _quiet_for(timedelta(minutes=quiet_minutes))
+    if recovers:
+        post_success("pl_orders")
+        incident.refresh_from_db()
+        assert (incident.status, incident.recovered_count) == ("open", 1)
+
+    later = post(storm_failure("pl_hourly_export"))
+
+    ticket = Ticket.objects.get(pk=later["ticket_id"])
+    incident.refresh_from_db()
+    if joins:
+        assert ticket.incident_id == incident.pk
+        settled()
+        assert _pages(jira, slack) == (1, 1)
+    else:
+        assert ticket.incident_id is None
+        assert incident.member_count == 2
+        wait_for(
+            lambda: (
+                Ticket.objects.filter(pk=ticket.pk)
+                .exclude(itsm_ticket_id="")
+                .exclude(slack_ts="")
+                .exists()
+            ),
+            30,
+        )
+        settled()
+        assert _pages(jira, slack) == (2, 2)

@@ -2354,24 +2354,35 @@ def test_alerts_of_one_rule_join_its_open_incident_and_two_rules_never_group():
     assert incident.member_count == 3
 
 
-@pytest.mark.parametrize(("quiet_minutes", "joins"), [(20, True), (130, False)])
-def test_an_alert_of_a_rule_joins_its_open_incident_after_a_quiet_spell(quiet_minutes, joins):
+@pytest.mark.parametrize(
+    ("quiet_minutes", "recovers", "joins"),
+    [(20, False, True), (130, False, False), (20, True, False), (5, True, True)],
+)
+def test_an_alert_of_a_rule_joins_its_open_incident_after_a_quiet_spell(
+    quiet_minutes, recovers, joins
+):
     """A rule's incident still open takes an alert of it on another resource past
-    INCIDENT_WINDOW, while its last member is within INCIDENT_OPEN_JOIN (2 hours by default),
-    as a culprit's incident takes a straggler failure."""
-    for vm in FIVE_VMS[:2]:
-        post(rule_alert(vm, alert=f"a-{vm}"), "/webhooks/azure-monitor/")
+    INCIDENT_WINDOW, while its last member is within INCIDENT_OPEN_JOIN (2 hours by default)
+    and no member recovered since (an alert of its resolved after the quiet spell: the next
+    one is another episode), as a culprit's incident takes a straggler failure."""
+    fired = timezone.now().isoformat().replace("+00:00", "Z")
+    for vm in FIVE_VMS[:3]:
+        post(rule_alert(vm, alert=f"a-{vm}", fired=fired), "/webhooks/azure-monitor/")
     incident = Incident.objects.get()
     quiet = timedelta(minutes=quiet_minutes)
     Incident.objects.update(last_member_at=F("last_member_at") - quiet)
     Ticket.objects.update(last_seen=F("last_seen") - quiet, timestamp=F("timestamp") - quiet)
+    if recovers:
+        vm = FIVE_VMS[0]
+        resolved = rule_alert(vm, alert=f"a-{vm}", condition="Resolved", fired=fired)
+        assert post(resolved, "/webhooks/azure-monitor/")["outcome"] == "resolved"
 
-    late = post(rule_alert(FIVE_VMS[2], alert="a-late"), "/webhooks/azure-monitor/")
+    late = post(rule_alert(FIVE_VMS[3], alert="a-late"), "/webhooks/azure-monitor/")
 
     placed = Ticket.objects.get(pk=late["ticket_id"]).incident_id
     assert placed == (incident.pk if joins else None)
     incident.refresh_from_db()
-    assert incident.member_count == (3 if joins else 2)
+    assert incident.member_count == (4 if joins else 3)
 
 
 def test_an_alert_naming_several_resources_is_not_blamed_on_the_first():
