@@ -52,8 +52,6 @@ TRACE_KEEP_CHARS = 8 * 1024  # tail of error_trace kept in details
 TRACE_MESSAGE_CHARS = 3 * 1024  # tail of error_trace put in error_message
 ERROR_MESSAGE_CHARS = 4 * 1024  # head of one error text put in error_message
 MAX_TASK_OUTPUTS = 3  # failed tasks of the run whose runs/get-output is read
-# runs/get's `trigger` of a job run a Run Job task of another job run started.
-RUN_JOB_TASK = "RUN_JOB_TASK"
 MAX_TRIGGERED_DEPTH = 2  # job runs followed down from a Run Job task (each: runs/get, get-output)
 MAX_PAGES = 10  # pages read from a paginated query
 MAX_ACTIVITY_CANDIDATES = 10  # failed pipeline runs looked in for a failed activity by name
@@ -742,7 +740,7 @@ def enrich_databricks_run(
     if run_as:
         details["run_as_user_name"] = run_as
     trigger = _enum_text(getattr(run, "trigger", None))
-    if trigger:  # RUN_JOB_TASK: a Run Job task of another job run started it (`settle_fingerprint`)
+    if trigger:  # RUN_JOB_TASK: a Run Job task of another job run started it
         details["trigger"] = trigger
     if task_key and not key_found:
         details["task_key_not_found"] = task_key

@@ -197,7 +197,6 @@ def _store_enriched(
                 culprit,
                 links,
                 triggered_run=enriched.triggered_run,
-                run_by_a_run_job_task=enriched.details.get("trigger") == enrichment.RUN_JOB_TASK,
             )
             if folded is None:
                 folded = ticket_services.settle_run(ticket, enriched.run, culprit)

@@ -474,6 +474,7 @@ def test_the_held_deliveries_index_is_built_while_deliveries_are_written():
         ("tickets", "0054", "0055", "tickets_ticket", "ticket_stats_period_v3"),
         ("tickets", "0057", "0058", "tickets_ticket", "ticket_stats_period_v4"),
         ("tickets", "0058", "0059", "tickets_ticket", "ticket_urgency_v2"),
+        ("tickets", "0060", "0061", "tickets_ticket", "ticket_triggered_job_run"),
     ],
 )
 def test_an_index_built_concurrently_is_built_again_after_an_interrupted_build(

@@ -86,6 +86,7 @@ from tickets.vocabulary import (
     FAILING_TASKS,
     JOBS_FAILED_TOGETHER,
     NEWEST_FAILED_RUN,
+    TRIGGERED_JOB_RUN,
     TRY_DETAILS,
     ErrorClass,
     Outcome,
@@ -326,6 +327,19 @@ AWAITING_DATABRICKS_REFETCH = Q(
 )
 
 
+def triggered_run_key_expression() -> Func:
+    """The key of the job run a Databricks ticket's Run Job task triggered
+    (`TRIGGERED_JOB_RUN`'s `run_key`), NULL for none: the expression of the
+    `ticket_triggered_job_run` index and of `TicketQuerySet.that_triggered`."""
+    return Func(
+        F("details"),
+        Value(TRIGGERED_JOB_RUN),
+        Value("run_key"),
+        function="jsonb_extract_path_text",
+        output_field=models.CharField(),
+    )
+
+
 class TicketQuerySet(models.QuerySet["Ticket"]):
     # Set by `in_halves` and `ids_first`; every clone (a filter, an ordering) keeps them.
     _in_halves = False
@@ -411,6 +425,14 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         again (`analysis.outage_reruns.refetch_databricks_errors`, every 30 s), from the
         `ticket_databricks_refetch` partial index: without it each sweep read every ticket."""
         return self.filter(AWAITING_DATABRICKS_REFETCH)
+
+    def that_triggered(self, run_key: str) -> TicketQuerySet:
+        """Databricks tickets whose Run Job task triggered the job run `run_key`, from the
+        `ticket_triggered_job_run` index: every Databricks failure's settling looks, and
+        without it each look read every ticket's details."""
+        return self.alias(triggered_run_key=triggered_run_key_expression()).filter(
+            source=Source.DATABRICKS, details__has_key=TRIGGERED_JOB_RUN, triggered_run_key=run_key
+        )
 
     def drop_databricks_refetch(self) -> int:
         """Set these tickets' re-read mark to None (they leave `ticket_databricks_refetch`);
@@ -910,6 +932,13 @@ class Ticket(models.Model):
                 fields=["updated_at"],
                 condition=AWAITING_DATABRICKS_REFETCH,
                 name="ticket_databricks_refetch",
+            ),
+            # The ticket whose Run Job task triggered a job run (`that_triggered`); only the
+            # tickets that name one are in it.
+            models.Index(
+                triggered_run_key_expression(),
+                condition=Q(source=Source.DATABRICKS, details__has_key=TRIGGERED_JOB_RUN),
+                name="ticket_triggered_job_run",
             ),
             HnswIndex(
                 name="ticket_embedding_hnsw",

@@ -338,7 +338,6 @@ def settle_fingerprint(
     links: Mapping[str, str] | None = None,
     *,
     triggered_run: Mapping[str, str] | None = None,
-    run_by_a_run_job_task: bool = False,
 ) -> Folded | None:
     """A ticket opened by a Databricks notification without error text (`FINGERPRINT_PENDING` in
     its details) was correlated at ingest with no other run's failure: its fingerprint named its
@@ -366,11 +365,11 @@ def settle_fingerprint(
     A job that failed because the job run its Run Job task triggered failed (`triggered_run`,
     `TRIGGERED_JOB_RUN`: the run's key and the task) and that run are one failure, whichever
     was notified first: the ticket is decided also with the ticket counting that run's failure
-    ("run it triggered"), and a ticket of a run a Run Job task started
-    (`run_by_a_run_job_task`: its runs/get's `trigger`) also with the ticket whose Run Job task
-    triggered it ("run that triggered it"), each folded as above into the other, which then
-    names both jobs (`JOBS_FAILED_TOGETHER`). Tickets still waiting to be settled are not
-    among them: the later of the two to settle finds the other.
+    ("run it triggered"), and also with the ticket whose Run Job task triggered the ticket's
+    own run ("run that triggered it": that ticket names the run, so it is found also for a run
+    whose own runs/get failed, its `trigger` unknown), each folded as above into the other,
+    which then names both jobs (`JOBS_FAILED_TOGETHER`). Tickets still waiting to be settled
+    are not among them: the later of the two to settle finds the other.
 
     Call inside a transaction. The locks are ingest's, in its order: the run's, the
     fingerprint's and the culprit's advisory locks (a ticket whose error was fetched: then its
@@ -407,24 +406,24 @@ def settle_fingerprint(
         # second finds the first's fingerprint.
         part_of = bounded_key(run_failure_key(own_run), OCCURRENCE_KEY_LIMIT)
         locks.append((_OCCURRENCE_LOCK, _hash32(part_of)))
-    if job_run:
-        # Last, as ingest takes it: a task's success of the job (`_resolve`, which takes it
-        # before it reads the tickets it ends) landing during a fold of that task's ticket into
-        # another task's reads that ticket once it counts the task, not the one deleted.
-        locks.append((_JOB_LOCK, _hash32(_job_key(ticket.resolve_key))))
     triggered_key = str((triggered_run or {}).get("run_key", ""))
     if triggered_key:
         # The lock of the triggered run's notifications and of its ticket's settling (above):
         # that ticket and this one are settled one after the other.
         triggered_of = bounded_key(run_failure_key(triggered_key), OCCURRENCE_KEY_LIMIT)
         locks.append((_OCCURRENCE_LOCK, _hash32(triggered_of)))
+    if job_run or triggered_key:
+        # Last, as ingest takes it: a task's success of the job (`_resolve`, which takes it
+        # before it reads the tickets it ends) landing during a fold of that task's ticket into
+        # another task's reads that ticket once it counts the task, not the one deleted; a
+        # success of a job whose Run Job task's ticket is folded into its child's, once that
+        # ticket ends on it (`_fold_run_failing_together`).
+        locks.append((_JOB_LOCK, _hash32(_job_key(ticket.resolve_key))))
     with connection.cursor() as cursor:
         for lock in locks:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", list(lock))
     alike = _tasks_failing_alike(ticket, event, job_run) if job_run else {}
-    together = _runs_failing_together(
-        ticket, own_run if run_by_a_run_job_task else "", triggered_key
-    )
+    together = _runs_failing_together(ticket, own_run, triggered_key)
     locked = _lock_with_fold_targets(ticket.pk, fingerprint, {**alike, **together})
     if locked is None:
         return None
@@ -493,17 +492,14 @@ def _runs_failing_together(ticket: Ticket, own_run: str, triggered_key: str) -> 
     """The settled Databricks tickets whose failure is this one's by a Run Job task, by id, each
     with how: the ticket counting a failure of the job run `triggered_key` this ticket's Run Job
     task triggered (`_RAN_BY_IT`), and a ticket whose Run Job task triggered this ticket's job
-    run `own_run` (`_RAN_IT`, its `TRIGGERED_JOB_RUN`; "" for a run no Run Job task started:
-    not looked for)."""
+    run `own_run` (`_RAN_IT`, its `TRIGGERED_JOB_RUN`)."""
     together: dict[str, str] = {}
     if triggered_key:
         counting = Occurrence.objects.counted_in_run(triggered_key).exclude(ticket_id=ticket.pk)
         for pk in counting.values_list("ticket_id", flat=True).distinct():
             together[pk] = _RAN_BY_IT
     if own_run:
-        triggering = Ticket.objects.filter(
-            source=Source.DATABRICKS, details__contains={TRIGGERED_JOB_RUN: {"run_key": own_run}}
-        )
+        triggering = Ticket.objects.that_triggered(own_run)
         for pk in triggering.exclude(pk=ticket.pk).values_list("pk", flat=True):
             together[pk] = _RAN_IT
     pending = Ticket.objects.filter(pk__in=list(together), details__has_key=FINGERPRINT_PENDING)
@@ -526,7 +522,10 @@ def _fold_run_failing_together(
     """The fold of a ticket into the ticket of the job run its Run Job task triggered, or of
     the job run whose Run Job task triggered its run (`_runs_failing_together`): counted there
     as the job's failure (none of the other job's tasks), and that ticket names both jobs
-    (`JOBS_FAILED_TOGETHER`)."""
+    (`JOBS_FAILED_TOGETHER`). The ticket ends on the success of the job that ran the other,
+    whichever was notified first (its run ran the other job's clean), not on that other job's
+    success alone: a ticket the child's failure opened takes the recovery key of the parent's
+    ticket folded into it."""
     other = Ticket.objects.values("pipeline", "details").get(pk=into)
     if how == _RAN_IT:
         task = (other["details"].get(TRIGGERED_JOB_RUN) or {}).get("task_key", "")
@@ -539,7 +538,8 @@ def _fold_run_failing_together(
     details = Ticket.objects.values_list("details", flat=True).get(pk=into)
     named = [entry for entry in details.get(JOBS_FAILED_TOGETHER) or [] if entry != jobs]
     details[JOBS_FAILED_TOGETHER] = [*named, jobs][-_JOBS_NAMED:]
-    Ticket.objects.filter(pk=into).update(details=details)
+    ends_on = {"resolve_key": ticket.resolve_key} if how == _RAN_BY_IT else {}
+    Ticket.objects.filter(pk=into).update(details=details, **ends_on)
     words = jobs_failed_together_words([jobs])
     lifecycle.announce(into, lifecycle.JOBS_FAILED_TOGETHER, Actor.source(event.source), words)
     return folded

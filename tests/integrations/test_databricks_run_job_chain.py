@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
 
 from analysis import tasks
@@ -331,3 +332,73 @@ def test_the_jobs_named_together_stay_when_the_parents_read_again_ends_after_the
     )
     assert ticket.details["triggered_job_run"]["task_key"] == "run_child"
     assert ticket.links["run"].endswith(f"/run/{CHILD_RUN}"), ticket.links
+
+
+def test_a_child_whose_own_run_could_not_be_read_is_folded_into_its_parents_ticket(
+    celery_worker, targets, databricks, settings
+):
+    """The parent's ticket names the run its Run Job task triggered; that run's own runs/get
+    then fails (503), so its trigger is not known: the parent's ticket naming its run is
+    enough, and the child's failure is counted there, paging nobody again."""
+    jira, slack = targets
+    settings.DATABRICKS_WORKSPACE_ID = WORKSPACE
+    settings.GEMINI_API_KEY = ""
+    parent_run(databricks, {"run_child": (CHILD_RUN, CHILD, CODE_ERROR)})
+    parent = delivered(PARENT, PARENT_RUN)
+    body = databricks.error_body(503, "temporarily unavailable")
+    databricks.fail(
+        503, body, times=None, path_contains="/jobs/runs/get", query={"run_id": str(CHILD_RUN)}
+    )
+
+    child = delivered(CHILD, CHILD_RUN)
+
+    (ticket,) = Ticket.objects.all()
+    assert ticket.pk == parent["ticket_id"] and ticket.occurrence_count == 2
+    assert child["ticket_id"] in FoldedTicket.objects.values_list("ticket_id", flat=True)
+    assert len(jira.issues) == 1 and alerts_posted(slack) == 1
+    assert AuditLog.objects.get(ticket=ticket, action="recurred").details["how"] == (
+        "run that triggered it"
+    )
+    assert ticket.failed_parts == (
+        "orders_orchestrator failed with orders_child (its Run Job task run_child ran it)"
+    )
+
+
+@pytest.mark.parametrize("first", ["child", "parent"])
+def test_the_one_ticket_ends_on_the_parents_success_whichever_job_opened_it(
+    celery_worker, targets, databricks, first
+):
+    """The child's success alone leaves the ticket open (the parent's run still failed); the
+    parent's success ends it (its run ran the child's clean), whichever job's failure opened
+    it: before, a ticket the child opened ended on the child's success and not the parent's."""
+    parent_run(databricks, {"run_child": (CHILD_RUN, CHILD, CODE_ERROR)})
+    order = [(CHILD, CHILD_RUN), (PARENT, PARENT_RUN)]
+    for job, run_id in order if first == "child" else order[::-1]:
+        delivered(job, run_id)
+    (ticket,) = Ticket.objects.all()
+
+    delivered(CHILD, CHILD_RUN + 2000, "jobs.on_success")
+    ticket.refresh_from_db()
+    assert ticket.resolved_at_source_at is None and ticket.status == "open"
+
+    delivered(PARENT, PARENT_RUN + 2000, "jobs.on_success")
+    ticket.refresh_from_db()
+    assert ticket.resolved_at_source_at is not None and ticket.status == "resolved"
+
+
+def test_the_ticket_that_triggered_a_run_is_looked_up_in_its_index():
+    """Each Databricks failure's settling looks for the ticket whose Run Job task triggered its
+    run: read from the `ticket_triggered_job_run` index (the planner is told not to scan the
+    table, so a plan without the index fails here)."""
+    run_key = f"databricks:{WORKSPACE}:{CHILD_RUN}"
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")
+        try:
+            sql, params = (
+                Ticket.objects.that_triggered(run_key).values("pk").query.sql_with_params()
+            )
+            cursor.execute(f"EXPLAIN {sql}", params)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        finally:
+            cursor.execute("RESET enable_seqscan")
+    assert "ticket_triggered_job_run" in plan, plan
