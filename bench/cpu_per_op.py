@@ -3,12 +3,17 @@ unlike wall-clock rates): a webhook through the whole Django stack, and the back
 processing of one new failure (analysis with Gemini on a local server, then the fan-out
 scheduling), as the worker runs it.
 
-    .venv/bin/python bench/cpu_per_op.py [--count 300] [--profile]
+    .venv/bin/python bench/cpu_per_op.py [--count 300] [--profile] [--log-level INFO]
 
 Prints CPU ms per op (`time.process_time`), SQL statements per op, the CPU its PostgreSQL
-backend spent per op (read from /proc, so for a server on this machine), the PostgreSQL sessions
-opened per ticket by a real Celery worker (solo pool) and that worker's CPU per ticket, and
-with --profile the top functions by self time of each phase.
+backend spent per op (read from /proc, so for a server on this machine); then (unless
+profiling) the CPU per webhook and per `/healthz` (the baseline), both called through the WSGI
+application as gunicorn calls it, in blocks that alternate so both see the same machine, and
+their ratio; then the PostgreSQL sessions opened per ticket by a real Celery worker (solo pool)
+and that worker's CPU per ticket, and with --profile the top functions by self time of each
+phase. `--log-level INFO` logs the in-process phases as `make run` does by default, to
+/dev/null, so the log lines' formatting and filters are counted (gunicorn's access line is not:
+no gunicorn here; the worker logs at WARNING).
 Uses its own database (`rca_bench_cpu`) and Redis database 13.
 """
 
@@ -18,13 +23,18 @@ import argparse
 import cProfile
 import io
 import json
+import logging
+import os
 import pstats
+import statistics
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import REPO, bench_environment, setup_django
@@ -106,6 +116,80 @@ def failure_body(index: int) -> bytes:
     return json.dumps(body).encode()
 
 
+def wsgi_call(environ: dict[str, object]) -> int:
+    """One request through `rca_project.wsgi.application` as gunicorn calls it; its status."""
+    from rca_project.wsgi import application
+
+    statuses: list[str] = []
+
+    def start_response(
+        status: str, headers: list[tuple[str, str]], exc_info: Any = None
+    ) -> Callable[[bytes], object]:
+        statuses.append(status)
+        return lambda data: None
+
+    response = application(environ, start_response)
+    try:
+        for _chunk in response:
+            pass
+    finally:
+        response.close()
+    return int(statuses[0].split()[0])
+
+
+def wsgi_environ(method: str, path: str, body: bytes = b"", token: str = "") -> dict[str, object]:
+    environ: dict[str, object] = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_HOST": "127.0.0.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "wsgi.version": (1, 0),
+    }
+    if body:
+        environ.update(CONTENT_TYPE="application/json", CONTENT_LENGTH=str(len(body)))
+    if token:
+        environ["HTTP_X_WEBHOOK_TOKEN"] = token
+    return environ
+
+
+def against_baseline(rounds: int, block: int) -> None:
+    """CPU per new ADF failure and per `/healthz` (the baseline), both through the WSGI
+    application as gunicorn calls it, in alternating blocks of `block` requests so that both
+    see the same machine; the bodies are built before each block's clock starts."""
+    webhook_ms: list[float] = []
+    healthz_ms: list[float] = []
+    for round_index in range(rounds):
+        bodies = [failure_body(200_000 + round_index * block + i) for i in range(block)]
+        environs = [wsgi_environ("POST", "/webhooks/adf/", body, TOKEN) for body in bodies]
+        started = time.process_time()
+        for environ in environs:
+            assert wsgi_call(environ) == 202
+        webhook_ms.append((time.process_time() - started) / block * 1000)
+        environs = [wsgi_environ("GET", "/healthz") for _ in range(block)]
+        started = time.process_time()
+        for environ in environs:
+            assert wsgi_call(environ) == 200
+        healthz_ms.append((time.process_time() - started) / block * 1000)
+    ratios = sorted(h / w for h, w in zip(healthz_ms, webhook_ms, strict=True))
+    webhook, healthz = statistics.median(webhook_ms), statistics.median(healthz_ms)
+    print(
+        f"baseline   webhook {webhook:.3f} ms CPU (rounds {min(webhook_ms):.3f}-"
+        f"{max(webhook_ms):.3f}), /healthz {healthz:.3f} ms (rounds {min(healthz_ms):.3f}-"
+        f"{max(healthz_ms):.3f}); /healthz over webhook {statistics.median(ratios):.3f} "
+        f"(rounds {ratios[0]:.3f}-{ratios[-1]:.3f}), {rounds} rounds of {block}"
+    )
+
+
 def postgres_sessions(database: str) -> int:
     from django.db import connection
 
@@ -169,6 +253,14 @@ def worker_phase(env: dict[str, str], count: int) -> None:
         worker.wait(timeout=60)
 
 
+def quiet_log_output() -> None:
+    """The root handler (settings.LOGGING) writes to /dev/null: formatted and filtered as in
+    the service, not printed."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(open(os.devnull, "w"))  # noqa: SIM115
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=300)
@@ -178,6 +270,16 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=15)
     parser.add_argument("--database", default="rca_bench_cpu", help="its own database's name")
     parser.add_argument("--redis-db", type=int, default=13)
+    parser.add_argument(
+        "--log-level", default="WARNING", help="INFO logs each webhook as `make run` does"
+    )
+    parser.add_argument(
+        "--baseline-rounds",
+        type=int,
+        default=20,
+        help="rounds of webhooks alternating with /healthz (0: none; never under --profile)",
+    )
+    parser.add_argument("--baseline-block", type=int, default=50)
     parser.add_argument(
         "--ingest-only", action="store_true", help="measure the webhook only (no processing)"
     )
@@ -194,8 +296,13 @@ def main() -> int:
             JIRA_URL="",
             SLACK_BOT_TOKEN="",
             AZURE_STORAGE_CONNECTION_STRING="",
+            LOG_LEVEL=args.log_level,
         )
         setup_django(env)
+        import rca_project.wsgi  # noqa: F401  (its django.setup() configures logging again)
+
+        if logging.getLogger().getEffectiveLevel() < logging.WARNING:
+            quiet_log_output()
         from django.test import Client
         from django.utils import timezone
 
@@ -225,6 +332,8 @@ def main() -> int:
                     "/webhooks/adf/", failure_body(index), "application/json", headers=headers
                 )
                 assert response.status_code == 202, response.content
+        if args.baseline_rounds and not args.profile:
+            against_baseline(args.baseline_rounds, args.baseline_block)
         if args.ingest_only:
             return 0
         ids = pending()
@@ -236,7 +345,7 @@ def main() -> int:
                 processing.process_delivery(delivery_id)
         assert not WebhookDelivery.objects.filter(pk__in=ids, status="pending").exists()
         if not args.no_worker:
-            worker_phase(env, args.count)
+            worker_phase({**env, "LOG_LEVEL": "WARNING"}, args.count)
     return 0
 
 
