@@ -21,7 +21,7 @@ import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.timesince import timesince
 from kombu.exceptions import KombuError
@@ -31,7 +31,12 @@ from integrations import remediation, slack_authority
 from integrations.circuit import CircuitBreaker
 from integrations.ingest import RejectedDelivery
 from integrations.models import Remediation
-from integrations.parsers.jira import JiraEvent
+from integrations.parsers.jira import (
+    COMMENT_CHANGES,
+    COMMENT_DELETED,
+    COMMENT_UPDATED,
+    JiraEvent,
+)
 from integrations.parsers.slack_actions import SlackAction
 from integrations.targets.base import TransportError
 from integrations.targets.jira import (
@@ -64,6 +69,7 @@ from tickets.models import (
     Incident,
     IncidentEvent,
     Occurrence,
+    Resolution,
     Status,
     Ticket,
 )
@@ -108,6 +114,10 @@ def _apply_incident_event(incident: Incident, event: JiraEvent) -> tuple[str, st
         if event.is_new_comment:
             return lead, "comment on an incident's issue ignored"
         if not event.status_to:
+            if event.resolution and _withdraw_incident_fix(
+                incident.pk, event, Actor(ActorKind.JIRA, event.author or "jira")
+            ):
+                return lead, FIX_WITHDRAWN_RESULT
             return lead, "nothing to apply"
         target = jira_status.ticket_status_for(event.status_to)
         if target is None:
@@ -270,6 +280,10 @@ def apply_jira_event(event: JiraEvent) -> tuple[str | None, str]:
     """Returns (ticket id, what happened); for an incident's issue, its lead ticket's id. An
     issue no ticket is linked to (any other issue of the project the webhook reports) is
     ignored: no ticket id, and a 2xx, so that JIRA does not count the delivery as failed."""
+    if event.comment_kind in COMMENT_CHANGES:
+        followed = _follow_fix_comment_change(event)
+        if followed is not None:
+            return followed
     if not event.issue_key:
         if not event.is_new_comment:  # a comment edited or deleted: nothing to ask JIRA for
             return None, "nothing to apply"
@@ -311,6 +325,8 @@ def apply_jira_event(event: JiraEvent) -> tuple[str | None, str]:
                 return ticket.pk, "comment recorded as the fix"
             return ticket.pk, "comment recorded"
         if not event.status_to:
+            if event.resolution and _withdraw_fix(ticket.pk, event, actor):
+                return ticket.pk, _with_move(moved, FIX_WITHDRAWN_RESULT)
             return ticket.pk, _with_move(moved, "nothing to apply")
         target = jira_status.ticket_status_for(event.status_to)
         if target is None:
@@ -324,7 +340,7 @@ def apply_jira_event(event: JiraEvent) -> tuple[str | None, str]:
             and event.happened_at <= locked.jira_status_at
         ):
             return ticket.pk, "older than the last status applied; ignored"
-        if event.happened_at and _status_changed_here_since(ticket.pk, event.happened_at):
+        if event.happened_at and _status_changed_here_since(ticket.pk, event.happened_at, event):
             # Made in JIRA before a change made here, delivered after it: applying it would
             # undo the later change (the issue follows the ticket's status instead).
             return ticket.pk, "older than the ticket's last status change; ignored"
@@ -338,7 +354,13 @@ def apply_jira_event(event: JiraEvent) -> tuple[str | None, str]:
                 # The comment left with the resolving transition says what fixed it, unless
                 # its resolution says nothing was fixed (Won't Do, Duplicate, ...).
                 lifecycle.resolve(
-                    ticket.pk, actor, note=_jira_note(event), fix=_transition_fix(event)
+                    ticket.pk,
+                    actor,
+                    note=_jira_note(event),
+                    fix=_transition_fix(event),
+                    fix_told_in=f"{TRANSITION_COMMENT}{event.comment_id}"
+                    if event.comment_id
+                    else "",
                 )
             else:
                 lifecycle.transition(ticket.pk, step, actor, note=f"JIRA {event.issue_key}")
@@ -440,19 +462,40 @@ def _not_mapped(event: JiraEvent) -> str:
     return f"status '{event.status_to[:40]}' not mapped: {MAP_THE_WORKFLOW}"
 
 
-def _status_changed_here_since(ticket_id: str, since: datetime) -> bool:
-    """Whether the ticket's status changed after `since` (JIRA's time) other than from JIRA."""
-    changes = (
+def _status_changed_here_since(ticket_id: str, since: datetime, event: JiraEvent) -> bool:
+    """Whether the ticket's status changed after `since` (JIRA's time) other than from JIRA,
+    unless the event moved the issue out of the status the latest of those changes put it in
+    and no earlier one left it in: the issue was there only after that change, so the event
+    was made after it, whatever either clock says (this one ahead of JIRA's made a reopen in
+    JIRA just after a resolve here look older, and it was ignored)."""
+    entries = (
         AuditLog.objects.filter(ticket_id=ticket_id, created_at__gt=since)
         .exclude(actor_kind=ActorKind.JIRA)
+        .order_by("created_at", "pk")
         .values_list("before", "after")
     )
-    return any(
-        isinstance(before, dict)
+    changes = [
+        (str(before.get("status", "")), str(after.get("status", "")))
+        for before, after in entries
+        if isinstance(before, dict)
         and isinstance(after, dict)
         and before.get("status", after.get("status")) != after.get("status")
-        for before, after in changes
+    ]
+    if not changes:
+        return False
+    return not (
+        _shows(event.status_from, changes[-1][1])
+        and not any(_shows(event.status_from, before) for before, _ in changes)
     )
+
+
+def _shows(jira_status_name: str, ticket_status: str) -> bool:
+    """Whether an issue in `jira_status_name` shows a ticket in `ticket_status` (the status
+    map, an acknowledged ticket's issue in the status mapped to in progress)."""
+    if not jira_status_name or ticket_status not in {s.value for s in Status}:
+        return False
+    wanted = jira_status_name.strip().lower()
+    return any(name.lower() == wanted for name in jira_status.jira_statuses_for(ticket_status))
 
 
 def _incident_changed_here_since(incident_id: str, since: datetime) -> bool:
@@ -475,9 +518,9 @@ INCIDENT_STATUS_EVENTS = ("acknowledge", "start_progress", "resolved", "reopen")
 
 def _transition_fix(event: JiraEvent) -> str:
     """What the comment left with a resolving transition says fixed it: nothing when the
-    service's own account made it, or when its resolution says nothing was fixed
-    (`fixed_by`)."""
-    if _is_us(event) or not fixed_by(event.resolution):
+    service's own account or an app (an automation rule closing stale issues) made it, or when
+    its resolution says nothing was fixed (`fixed_by`)."""
+    if _is_us(event) or event.by_app or not fixed_by(event.resolution):
         return ""
     return _fix_in(event.comment_body)
 
@@ -498,18 +541,178 @@ def _fix_in(comment: str) -> str:
 
 
 def _record_fix_comment(ticket_id: str, event: JiraEvent, actor: Actor) -> bool:
-    """`Fix: …` commented on a resolved ticket's issue is the fix, unless one is recorded."""
+    """`Fix: …` commented by a person (not an app) on a resolved ticket's issue is the fix,
+    unless one is recorded. The ticket is locked first, as a fix typed in the Slack alert's box
+    locks it (`_keep_fix_typed_late`): told at the same moment, one of them is kept."""
     body = event.comment_body.strip()
-    if not body.lower().startswith(FIX_COMMENT_PREFIX):
+    if event.by_app or not body.lower().startswith(FIX_COMMENT_PREFIX):
         return False
-    ticket = Ticket.objects.defer("embedding").get(pk=ticket_id)
+    ticket = Ticket.objects.select_for_update(no_key=True).defer("embedding").get(pk=ticket_id)
     if ticket.status != Status.RESOLVED or fix_recorded_for_last_resolve(ticket):
         return False
     fix = _fix_in(body)
     if not fix:
         return False
-    lifecycle.record_fix(ticket, fix, actor, note=f"JIRA {event.issue_key}")
+    lifecycle.record_fix(
+        ticket,
+        fix,
+        actor,
+        note=f"JIRA {event.issue_key}",
+        told_in=f"{FIX_COMMENT}{event.comment_id}",
+    )
     return True
+
+
+# `Resolution.told_in` of a fix told in a resolving transition's comment, and in a `Fix:` one.
+TRANSITION_COMMENT = "jira:"
+FIX_COMMENT = "jira-fix:"
+FIX_EDITED = "fix edited"
+
+
+def _follow_fix_comment_change(event: JiraEvent) -> tuple[str, str] | None:
+    """A person's JIRA comment that told a fix, edited or deleted: the fix follows it. Edited,
+    it is the comment's new text (a `Fix:` comment's without its `Fix:`; one that no longer
+    starts with it withdraws the fix); deleted, the fix is withdrawn (marked wrong, never shown
+    again). A fix staff marked wrong stays so. None when no fix was told in that comment."""
+    if _is_us(event) or event.by_app or not event.comment_id:
+        return None
+    ids = [f"{TRANSITION_COMMENT}{event.comment_id}", f"{FIX_COMMENT}{event.comment_id}"]
+    ticket_id = (
+        Resolution.objects.usable()
+        .filter(told_in__in=ids)
+        .values_list("ticket_id", flat=True)
+        .first()
+    )
+    if ticket_id is None:
+        return None
+    actor = Actor(ActorKind.JIRA, event.author or "jira")
+    with transaction.atomic():
+        if not Occurrence.objects.claim(event.dedup_key):
+            return ticket_id, "replay ignored"
+        Occurrence.objects.assign(event.dedup_key, ticket_id, "jira")
+        ticket = Ticket.objects.select_for_update(no_key=True).defer("embedding").get(pk=ticket_id)
+        told = list(
+            Resolution.objects.usable()
+            .filter(ticket_id=ticket_id, told_in__in=ids)
+            .defer("embedding")
+            .select_for_update()
+            .order_by("pk")
+        )
+        changed = ""  # the audit action of the latest change: FIX_EDITED or FIX_WITHDRAWN
+        for fix in told:
+            body = "" if event.comment_kind == COMMENT_DELETED else event.comment_body.strip()
+            if fix.told_in.startswith(FIX_COMMENT) and not body.lower().startswith(
+                FIX_COMMENT_PREFIX
+            ):
+                body = ""
+            text = redact(_fix_in(body))[:8000]
+            if text == fix.fix:
+                continue
+            details = {
+                "issue": event.issue_key or ticket.itsm_ticket_id,
+                "comment": event.comment_id,
+                "resolution_id": fix.pk,
+            }
+            if text:
+                lifecycle.write_audit(
+                    ticket,
+                    actor,
+                    FIX_EDITED,
+                    before={"fix": fix.fix[:2000]},
+                    after={"fix": text[:2000]},
+                    details=details,
+                )
+                fix.fix = text
+                fix.save(update_fields=["fix"])
+                changed = FIX_EDITED
+            else:
+                fix.marked_wrong_at = timezone.now()
+                fix.marked_wrong_by = f"{actor.name} in JIRA (comment edited or deleted)"[:200]
+                fix.save(update_fields=["marked_wrong_at", "marked_wrong_by"])
+                lifecycle.write_audit(
+                    ticket, actor, FIX_WITHDRAWN, details={**details, "fix": fix.fix[:2000]}
+                )
+                changed = FIX_WITHDRAWN
+        if not changed:
+            return ticket_id, "nothing to apply"
+        lifecycle.tell(ticket.pk, changed, actor)
+        return ticket_id, f"{changed}: its comment was {CHANGED_COMMENT[event.comment_kind]}"
+
+
+CHANGED_COMMENT = {COMMENT_UPDATED: "edited", COMMENT_DELETED: "deleted"}
+
+
+FIX_WITHDRAWN = "fix withdrawn"
+FIX_WITHDRAWN_RESULT = "resolution says nothing was fixed: the fix recorded withdrawn"
+
+
+def _withdraw_fix(ticket_id: str, event: JiraEvent, actor: Actor) -> bool:
+    """A resolved ticket's issue whose resolution alone was changed to one that says nothing
+    was fixed (Done to Duplicate, Won't Do, ...): the fix recorded for the ticket's latest
+    resolve is withdrawn, as a resolve with that resolution would have recorded none. Called
+    inside the event's transaction."""
+    if _is_us(event) or fixed_by(event.resolution):
+        return False
+    ticket = Ticket.objects.select_for_update(no_key=True).defer("embedding").get(pk=ticket_id)
+    if ticket.status != Status.RESOLVED:
+        return False
+    since = ticket.reopened_at or ticket.timestamp
+    return _withdraw(
+        Resolution.objects.filter(ticket_id=ticket_id, created_at__gte=since), event, actor
+    )
+
+
+def _withdraw_incident_fix(incident_id: str, event: JiraEvent, actor: Actor) -> bool:
+    """The same on a resolved incident's issue: the fix its latest resolve wrote on each of
+    its members (since it was last reopened) is withdrawn from every member."""
+    if _is_us(event) or fixed_by(event.resolution):
+        return False
+    locked = incidents.lock_with_members(incident_id)[incident_id]
+    if locked.status != Status.RESOLVED:
+        return False
+    reopened = (
+        IncidentEvent.objects.filter(incident_id=incident_id, kind="reopen")
+        .order_by("-at")
+        .values_list("at", flat=True)
+        .first()
+    )
+    since = reopened or locked.created_at
+    return _withdraw(
+        Resolution.objects.filter(through_incident=incident_id, created_at__gte=since),
+        event,
+        actor,
+    )
+
+
+def _withdraw(fixes: QuerySet[Resolution], event: JiraEvent, actor: Actor) -> bool:
+    """Mark the fixes not marked wrong yet wrong (never shown again), audited on each ticket
+    naming the issue and its resolution, and told to the dashboard. Whether any was."""
+    withdrawn = list(
+        fixes.filter(marked_wrong_at__isnull=True)
+        .defer("embedding")
+        .select_for_update()
+        .order_by("pk")
+    )
+    by = f"{actor.name} in JIRA (resolution: {event.resolution[:60]})"[:200]
+    now = timezone.now()
+    for fix in withdrawn:
+        fix.marked_wrong_at = now
+        fix.marked_wrong_by = by
+        fix.save(update_fields=["marked_wrong_at", "marked_wrong_by"])
+        lifecycle.write_audit(
+            Ticket(pk=fix.ticket_id),
+            actor,
+            FIX_WITHDRAWN,
+            details={
+                "issue": event.issue_key,
+                "resolution": event.resolution[:60],
+                "resolution_id": fix.pk,
+                "fix": fix.fix[:2000],
+            },
+        )
+    for ticket_id in sorted({fix.ticket_id for fix in withdrawn}):
+        lifecycle.tell(ticket_id, FIX_WITHDRAWN, actor)
+    return bool(withdrawn)
 
 
 SLACK_STEPS = {

@@ -394,6 +394,8 @@ try:
     JIRA_ISSUE_TYPE = env.str("JIRA_ISSUE_TYPE", "Task", validate=validate.Length(min=1))
     JIRA_WEBHOOK_SECRET = env.str("JIRA_WEBHOOK_SECRET", "")
     JIRA_ISSUE_FIELDS = _jira_issue_fields(env.str("JIRA_ISSUE_FIELDS", ""))
+    # The site's own resolutions that say nothing was fixed, beside JIRA's (targets/jira.py).
+    JIRA_NOT_FIXED_RESOLUTIONS: list[str] = env.list("JIRA_NOT_FIXED_RESOLUTIONS", [])
     SLACK_BOT_TOKEN = env.str("SLACK_BOT_TOKEN", "")
     SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", "")
     SLACK_BASE_URL = env.str("SLACK_BASE_URL", "")

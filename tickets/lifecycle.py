@@ -348,6 +348,7 @@ def resolve(
     note: str = "",
     fix: str = "",
     through_incident: str = "",
+    fix_told_in: str = "",
 ) -> Ticket:
     """Resolve (fixed); what fixed it, when given, is kept as a `Resolution` for next time."""
     fix = redact(fix.strip())
@@ -361,15 +362,29 @@ def resolve(
             through_incident=through_incident,
         )
         if fix:
-            record_fix(ticket, fix, actor, note=note, through_incident=through_incident)
+            record_fix(
+                ticket,
+                fix,
+                actor,
+                note=note,
+                through_incident=through_incident,
+                told_in=fix_told_in,
+            )
     return ticket
 
 
 def record_fix(
-    ticket: Ticket, fix: str, actor: Actor, *, note: str = "", through_incident: str = ""
+    ticket: Ticket,
+    fix: str,
+    actor: Actor,
+    *,
+    note: str = "",
+    through_incident: str = "",
+    told_in: str = "",
 ) -> Resolution:
     """Keep what fixed the ticket's failure, with its fingerprint and embedding (the
-    failure's, as the analysis made it), so the next failure like it can find it."""
+    failure's, as the analysis made it), so the next failure like it can find it. `told_in`:
+    the JIRA comment that told it (`Resolution.told_in`), whose edit edits it."""
     embedding = (
         Ticket.objects.filter(pk=ticket.pk).values_list("embedding", "embedding_model").first()
     )
@@ -385,6 +400,7 @@ def record_fix(
         embedding=vector,
         embedding_model=model if vector is not None else "",
         through_incident=through_incident,
+        told_in=told_in[:80],
     )
 
 

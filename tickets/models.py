@@ -1424,6 +1424,15 @@ class Resolution(models.Model):
         blank=True,
         help_text="The incident whose resolve wrote this fix on each of its members.",
     )
+    told_in = models.CharField(
+        max_length=80,
+        blank=True,
+        db_default="",
+        help_text=(
+            "The JIRA comment the fix was told in: `jira:<comment id>` (a resolving "
+            "transition's), `jira-fix:<comment id>` (a `Fix:` comment). Its edit edits the fix."
+        ),
+    )
 
     objects = ResolutionQuerySet.as_manager()
 

@@ -30,6 +30,9 @@ class JiraEvent:
     happened_at: datetime | None
     author: str  # display name, for the audit
     author_ids: frozenset[str]  # account id, name, email: to recognise our own changes
+    # Jira Cloud names an app's account (Automation for Jira, an integration) `accountType`
+    # "app": what it does or writes is no person's, so never what fixed a failure.
+    by_app: bool = False
     status_from: str = ""
     status_to: str = ""
     changelog_id: str = ""
@@ -59,6 +62,11 @@ class JiraEvent:
             return f"jira:{self.issue_key}:changelog:{self.changelog_id}"
         if self.comment_id:
             kind = self.comment_kind or self.webhook_event
+            if kind in COMMENT_CHANGES:
+                # Each edit is an event of its own; comment ids are unique in a JIRA site,
+                # and Jira Server's comment events name no issue key.
+                stamp = self.happened_at.isoformat() if self.happened_at else ""
+                return f"jira:comment:{self.comment_id}:{kind}:{stamp}"
             return f"jira:{self.issue_key}:comment:{self.comment_id}:{kind}"
         stamp = self.happened_at.isoformat() if self.happened_at else ""
         return f"jira:{self.issue_key}:{self.webhook_event}:{stamp}"
@@ -73,6 +81,7 @@ class _JiraEventFields(TypedDict):
     happened_at: datetime | None
     author: str
     author_ids: frozenset[str]
+    by_app: NotRequired[bool]
     status_from: NotRequired[str]
     status_to: NotRequired[str]
     changelog_id: NotRequired[str]
@@ -85,12 +94,15 @@ class _JiraEventFields(TypedDict):
 
 
 COMMENT_CREATED = "comment_created"
-COMMENT_EVENTS = frozenset({COMMENT_CREATED, "comment_updated", "comment_deleted"})
+COMMENT_UPDATED = "comment_updated"
+COMMENT_DELETED = "comment_deleted"
+COMMENT_CHANGES = frozenset({COMMENT_UPDATED, COMMENT_DELETED})
+COMMENT_EVENTS = frozenset({COMMENT_CREATED, *COMMENT_CHANGES})
 # `issue_event_type_name` of a `jira:issue_updated` about a comment, and the comment event it is.
 ISSUE_COMMENT_EVENTS = {
     "issue_commented": COMMENT_CREATED,
-    "issue_comment_edited": "comment_updated",
-    "issue_comment_deleted": "comment_deleted",
+    "issue_comment_edited": COMMENT_UPDATED,
+    "issue_comment_deleted": COMMENT_DELETED,
 }
 # A comment's REST URL names its issue by id: `<base>/rest/api/2/issue/<id>/comment/<id>`
 # (a Jira Server/Data Center base may have a context path: `https://host/jira/rest/...`).
@@ -101,6 +113,13 @@ LONGEST_ISSUE_ID = 2**63 - 1
 # The characters of a comment read: as much as a fix given anywhere else keeps (the API's,
 # admin's, dashboard's and Slack's 8,000), so a fix typed in JIRA is not cut shorter.
 COMMENT_KEPT = 8000
+
+
+APP_ACCOUNT_TYPE = "app"
+
+
+def _is_app(user: Any) -> bool:
+    return isinstance(user, dict) and str(user.get("accountType", "")).lower() == APP_ACCOUNT_TYPE
 
 
 def _people(user: Any) -> tuple[str, frozenset[str]]:
@@ -130,6 +149,7 @@ def parse_jira_event(payload: Any) -> JiraEvent:
         "happened_at": parse_timestamp(body.get("timestamp"), "timestamp"),
         "author": author,
         "author_ids": author_ids,
+        "by_app": _is_app(body.get("user")),
         "issue_id": issue_id,
     }
     changelog = body.get("changelog")
@@ -161,6 +181,8 @@ def parse_jira_event(payload: Any) -> JiraEvent:
         event["comment_body"] = redacted_head(text(comment, "body"), COMMENT_KEPT)
         event["author"] = comment_author or author
         event["author_ids"] = comment_ids or author_ids
+        if comment_author or comment_ids:
+            event["by_app"] = _is_app(comment.get("author"))
     return JiraEvent(**event)
 
 

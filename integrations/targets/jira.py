@@ -178,22 +178,55 @@ OWN_ACCOUNT_KEY = "jira-own-account"
 MAP_THE_WORKFLOW = "map the workflow's statuses to the ticket's in admin (JIRA status mappings)"
 
 
-# JIRA's own resolutions (Jira Cloud's and Jira Server/Data Center's defaults, Jira Service
-# Management's Declined) that say an issue was closed without a fix.
+# Resolutions that say an issue was closed without a fix: JIRA's own (Jira Cloud's and Jira
+# Server/Data Center's defaults, Jira Service Management's Declined), those sites often add
+# (Rejected, Obsolete, ...) and German ones (Abgelehnt: Declined); a site's others are added
+# with JIRA_NOT_FIXED_RESOLUTIONS.
 NOT_FIXED_RESOLUTIONS = frozenset(
-    {"won't do", "won't fix", "duplicate", "cannot reproduce", "incomplete", "declined"}
+    {
+        "won't do",
+        "won't fix",
+        "duplicate",
+        "cannot reproduce",
+        "incomplete",
+        "declined",
+        "rejected",
+        "obsolete",
+        "invalid",
+        "not a bug",
+        "works as designed",
+        "works as intended",
+        "abandoned",
+        "cancelled",
+        "canceled",
+        "withdrawn",
+        "abgelehnt",
+        "duplikat",
+        "obsolet",
+        "wird nicht erledigt",
+        "wird nicht behoben",
+        "nicht reproduzierbar",
+        "unvollständig",
+    }
 )
 # The resolutions that say so plainly, preferred when the service resolves an issue.
 FIXED_RESOLUTIONS = ("done", "fixed")
 
 
+def _resolution_name(resolution: str) -> str:
+    return resolution.strip().lower().replace("\u2019", "'")
+
+
 def fixed_by(resolution: str) -> bool:
-    """Whether a JIRA resolution says the issue was fixed: any but NOT_FIXED_RESOLUTIONS,
-    compared ignoring case, a typographic apostrophe read as a plain one ("Won\u2019t Do");
-    none set, as in a workflow without the field, counts as fixed. A comment left with a
-    resolution that says nothing was fixed ("duplicate of OPS-12") is no fix: kept as one, it
-    would be offered for the next failure like it."""
-    return resolution.strip().lower().replace("\u2019", "'") not in NOT_FIXED_RESOLUTIONS
+    """Whether a JIRA resolution says the issue was fixed: any but NOT_FIXED_RESOLUTIONS and
+    JIRA_NOT_FIXED_RESOLUTIONS, compared ignoring case, a typographic apostrophe read as a
+    plain one ("Won\u2019t Do"); none set, as in a workflow without the field, counts as
+    fixed. A comment left with a resolution that says nothing was fixed ("duplicate of
+    OPS-12") is no fix: kept as one, it would be offered for the next failure like it."""
+    name = _resolution_name(resolution)
+    site_names: list[str] = settings.JIRA_NOT_FIXED_RESOLUTIONS
+    site = {_resolution_name(other) for other in site_names}
+    return name not in NOT_FIXED_RESOLUTIONS and name not in site
 
 
 def _resolution_for(transition: Mapping[str, Any]) -> dict[str, Any]:
