@@ -5,12 +5,23 @@ out)."""
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 
 # The first migration of each app after the release at 6e97434, from which the README's list of
 # "The migrations since" starts.
 FIRST_SINCE_6E97434 = {"tickets": 35, "integrations": 16, "analysis": 5}
+
+# The first migration of each app after each release whose paragraph ("From the release at …")
+# is kept to the migrations since: a migration that lands names itself in each of them.
+FIRST_SINCE_RELEASE = {
+    "fccd6e8": {"tickets": 59, "integrations": 31, "analysis": 5},
+    "0b9c3aa": {"tickets": 61, "integrations": 32, "analysis": 5},
+}
+COUNTS = {1: "one migration", 2: "two migrations", 3: "three migrations", 4: "four migrations",
+          5: "five migrations", 6: "six migrations", 7: "seven migrations"}  # fmt: skip
 
 
 def upgrading_section() -> str:
@@ -34,6 +45,25 @@ def test_the_list_of_migrations_since_6e97434_names_every_one() -> None:
         if f"`{app}/{number}`" not in listed
     ]
     assert missing == []
+
+
+def release_paragraph(release: str) -> str:
+    paragraphs = upgrading_section().split("From the release at ")
+    found = [text for text in paragraphs if text.startswith(f"{release} ")]
+    assert len(found) == 1, f"no paragraph 'From the release at {release}'"
+    return " ".join(found[0].split())
+
+
+@pytest.mark.parametrize("release", sorted(FIRST_SINCE_RELEASE))
+def test_a_release_paragraph_names_every_migration_since_and_how_many(release: str) -> None:
+    paragraph = release_paragraph(release)
+    since = [
+        f"{app}/{number}"
+        for app, first in FIRST_SINCE_RELEASE[release].items()
+        for number in migration_numbers(app, first)
+    ]
+    assert [name for name in since if f"`{name}`" not in paragraph] == []
+    assert f"applies {COUNTS[len(since)]}" in paragraph
 
 
 def test_every_build_that_drops_an_interrupted_one_is_named_as_such() -> None:
