@@ -844,7 +844,9 @@ _WEAK_KEYS = frozenset({"token", "secret", "sig", "signature", "pass", "sas"})
 _DBT_SUMMARY_LEAD = "Done. "
 _DBT_SUMMARY = re.compile(r"Done\. PASS=\d+ WARN=\d+ ERROR=\d+ ")
 _ERROR_CODE = re.compile(r"[A-Z]{2,}[-_]?\d{2,}:?")
-_PROSE_FOLLOWS = re.compile(r"[ \t]+[A-Za-z(]")
+# A word of any script after the value ("Пароль: неверный для пользователя", "Passwort:
+# abgelaufen für"): the value is a sentence's word, as in English.
+_PROSE_FOLLOWS = re.compile(r"[ \t]+(?:[^\W\d_]|\()")
 _IDENT_CHARS = frozenset(string.ascii_letters + string.digits + "_-.")
 
 

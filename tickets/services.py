@@ -463,6 +463,7 @@ def settle_fingerprint(
             )
         tasks = _tasks_counted(ticket.pk, job_run, event) if target in alike else []
         folded = _fold(ticket.pk, target, "regression", event, culprit, now, count_tasks=tasks)
+        _end_on_the_regressing_job(target, ticket.resolve_key)
         _mark_triggered_run(target, triggered_run)
         return folded
     details = {name: value for name, value in details.items() if name != FINGERPRINT_PENDING}
@@ -546,6 +547,17 @@ def _fold_run_failing_together(
 
 
 _JOBS_NAMED = 5  # the pairs of jobs failing together a ticket keeps, the latest
+
+
+def _end_on_the_regressing_job(ticket_id: str, resolve_key: str) -> None:
+    """A ticket that ends on another job's success than the one regressing it (a child's
+    ticket that took its parent's recovery key, `_fold_run_failing_together`, reopened by a
+    run of the child that no run of the parent failed with) ends on the success of the job
+    regressing it: the parent, which did not fail this time, may not run again for as long as
+    the child fails."""
+    Ticket.objects.filter(pk=ticket_id).exclude(
+        resolve_key__startswith=f"{_job_key(resolve_key)}{TASK_PART}"
+    ).exclude(resolve_key=_job_key(resolve_key)).update(resolve_key=resolve_key)
 
 
 def _mark_triggered_run(ticket_id: str, triggered_run: Mapping[str, str] | None) -> None:

@@ -566,6 +566,9 @@ PROSE_CLEAN_CASES = [
     "the certificate or password is wrong for ADLS Gen 1 storage",
     "login with password authentication failed",
     "with password: must contain a digit",
+    # The same in other languages, the word after the value in another script.
+    "Ошибка входа: Пароль: неверный для пользователя etl",
+    "Kennwort: abgelaufen über LDAP",
     "The security token included in the request is invalid.",
     "token is from the wrong tenant",
     "The access token is expired",

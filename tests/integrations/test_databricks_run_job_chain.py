@@ -402,3 +402,27 @@ def test_the_ticket_that_triggered_a_run_is_looked_up_in_its_index():
         finally:
             cursor.execute("RESET enable_seqscan")
     assert "ticket_triggered_job_run" in plan, plan
+
+
+def test_a_childs_own_failure_reopening_the_one_ticket_ends_on_the_childs_success(
+    celery_worker, targets, databricks
+):
+    """The one ticket, opened by the child and ended by the parent's success, is reopened by
+    a run of the child alone failing alike (no run of the parent failed with it): that
+    failure is the child's, and the child's success ends it. Before, the ticket kept the
+    parent's recovery key and waited for a success of a parent that had not failed."""
+    parent_run(databricks, {"run_child": (CHILD_RUN, CHILD, CODE_ERROR)})
+    delivered(CHILD, CHILD_RUN)
+    delivered(PARENT, PARENT_RUN)
+    delivered(PARENT, PARENT_RUN + 2000, "jobs.on_success")
+    (ticket,) = Ticket.objects.all()
+    assert ticket.status == "resolved"
+
+    child_run(databricks, CHILD_RUN + 3000, CHILD, CODE_ERROR)
+    delivered(CHILD, CHILD_RUN + 3000)
+    ticket.refresh_from_db()
+    assert Ticket.objects.count() == 1 and ticket.status == "open", ticket.status
+
+    delivered(CHILD, CHILD_RUN + 4000, "jobs.on_success")
+    ticket.refresh_from_db()
+    assert ticket.resolved_at_source_at is not None and ticket.status == "resolved"
