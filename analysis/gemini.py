@@ -8,23 +8,30 @@ so it can be recorded (model, latency, tokens, outcome).
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import functools
 import importlib
+import json
+import logging
+import os
 import random
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any, TypedDict, TypeVar
 
+import redis
 from django.conf import settings
 from pydantic import BaseModel, BeforeValidator, Field, ValidationError, field_validator
 
 from analysis.models import LlmOutcome
 from analysis.redaction import redact
 from tickets.vocabulary import ErrorClass, Severity
+
+logger = logging.getLogger(__name__)
 
 
 def _storable(value: Any) -> Any:
@@ -108,7 +115,9 @@ def _http_errors() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], 
     return tuple(timeouts), tuple(requests)
 
 
-_TIMEOUT_ERRORS, _REQUEST_ERRORS = _http_errors()
+_HTTP_TIMEOUT_ERRORS, _REQUEST_ERRORS = _http_errors()
+# `TimeoutError`: the whole call's deadline (`_within`) passed.
+_TIMEOUT_ERRORS: tuple[type[Exception], ...] = (*_HTTP_TIMEOUT_ERRORS, TimeoutError)
 _CONNECTION_ERRORS: tuple[type[Exception], ...] = (*_REQUEST_ERRORS, OSError)
 
 MAX_RETRY_WAIT_SECONDS = 8.0
@@ -162,6 +171,26 @@ def gemini_client():
         )
 
 
+_thread_loops = threading.local()
+
+
+_Result = TypeVar("_Result")
+
+
+def _within(call: Coroutine[Any, Any, _Result], seconds: float) -> _Result:
+    """The call's result, or TimeoutError once `seconds` have passed, whatever the phase it is
+    in. httpx's timeouts are per phase (connect, each read, each write): an answer whose bytes
+    each come within the read timeout holds its caller for as long as it takes to arrive. Run
+    on the calling thread's own event loop, kept for the thread's life (and the SDK keeps one
+    connection pool per loop), so its connections are reused from call to call; cancelled at
+    the deadline, the request's connection is closed."""
+    loop = getattr(_thread_loops, "loop", None)
+    if loop is None or _thread_loops.pid != os.getpid():  # a forked child starts its own
+        loop = asyncio.new_event_loop()
+        _thread_loops.loop, _thread_loops.pid = loop, os.getpid()
+    return loop.run_until_complete(asyncio.wait_for(call, seconds))
+
+
 def gemini_configured() -> bool:
     return bool(settings.GEMINI_API_KEY)
 
@@ -184,7 +213,11 @@ class _Outage:
     CIRCUIT_FAILURE_THRESHOLD attempts in a row refused with a 429 that named no wait: each
     retry into the quota is refused again, and counted against it. After a 429 that said how
     long to wait, for that long, at most GEMINI_RATE_LIMIT_MAX_PAUSE_SECONDS (a daily quota
-    asks for hours; then one call asks again): a call sooner is refused again."""
+    asks for hours; then one call asks again): a call sooner is refused again.
+
+    A pause is shared through Redis (`_share_pause`): the other processes take it on their next
+    call instead of each finding the outage with attempts of their own; when it ends, the
+    next call of each asks."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -197,8 +230,16 @@ class _Outage:
 
     def refusal(self) -> LlmFailure | None:
         """The failure to answer with instead of a call, or None: a call may go ahead."""
+        shared = _shared_pause()
         with self._lock:
             now = time.monotonic()
+            if shared is not None and now + shared[1] > self._open_until:
+                # Another process found the outage, or the spent quota: its pause is ours.
+                self._paused_by, self._open_until, self._row_pause = (
+                    shared[0],
+                    now + shared[1],
+                    shared[2],
+                )
             paused_by = self._paused_by
             if paused_by is not None and now < self._open_until:
                 # One of its own for each caller: an exception raised carries its traceback.
@@ -222,6 +263,8 @@ class _Outage:
 
     def record(self, failure: LlmFailure | None) -> None:
         """One attempt's end: None for an answer."""
+        if failure is None:
+            _end_shared_pause()  # Gemini answers: no process waits any longer (a staff re-run's)
         with self._lock:
             now = time.monotonic()
             self._probe_due = False
@@ -256,6 +299,53 @@ class _Outage:
         self._paused_by = LlmFailure(failure.outcome, f"not asked: {why}", retryable=False)
         self._open_until = until
         self._row_pause = row
+        _share_pause(self._paused_by, until - time.monotonic(), row=row)
+
+
+def shared_pause_key() -> str:
+    return f"{settings.REDIS_KEY_PREFIX}:gemini:pause"
+
+
+@functools.cache
+def _redis(url: str) -> redis.Redis:
+    # Short timeouts: a Redis that does not answer must not hold an analysis for long.
+    return redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+
+
+def _share_pause(paused_by: LlmFailure, seconds: float, *, row: bool) -> None:
+    """Tell every worker process of the pause, so each does not find the outage (or the spent
+    quota) again with calls of its own. Best effort: without Redis each process pauses alone."""
+    value = {"outcome": paused_by.outcome, "reason": paused_by.reason, "row": row}
+    try:
+        _redis(settings.REDIS_URL).set(
+            shared_pause_key(), json.dumps(value), px=max(1, int(seconds * 1000))
+        )
+    except redis.RedisError as exc:
+        logger.warning("could not share Gemini's pause through Redis: %s", exc)
+
+
+def _shared_pause() -> tuple[LlmFailure, float, bool] | None:
+    """The pause another process shared: why, the seconds it has left, whether it is a row's."""
+    try:
+        with _redis(settings.REDIS_URL).pipeline(transaction=False) as pipe:
+            pipe.get(shared_pause_key())
+            pipe.pttl(shared_pause_key())
+            raw, left_ms = pipe.execute()
+        if raw is None or left_ms <= 0:
+            return None
+        value = json.loads(raw)
+        paused_by = LlmFailure(value["outcome"], value["reason"], retryable=False)
+        return paused_by, left_ms / 1000, bool(value["row"])
+    except (redis.RedisError, ValueError, KeyError, TypeError) as exc:
+        logger.warning("could not read Gemini's shared pause from Redis: %s", exc)
+        return None
+
+
+def _end_shared_pause() -> None:
+    try:
+        _redis(settings.REDIS_URL).delete(shared_pause_key())
+    except redis.RedisError as exc:
+        logger.warning("could not end Gemini's shared pause in Redis: %s", exc)
 
 
 outage = _Outage()
@@ -367,8 +457,11 @@ def _call_once(system_instruction: str, prompt: str) -> tuple[RcaAnswer, TokenUs
         automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
     )
     try:
-        response = gemini_client().models.generate_content(
-            model=settings.GEMINI_MODEL, contents=prompt, config=config
+        response = _within(
+            gemini_client().aio.models.generate_content(
+                model=settings.GEMINI_MODEL, contents=prompt, config=config
+            ),
+            settings.GEMINI_TIMEOUT_SECONDS,
         )
     except errors.ClientError as exc:
         if exc.code == 429:

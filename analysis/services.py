@@ -74,6 +74,8 @@ class Analysis:
     details: dict[str, Any] = field(default_factory=dict)
     # The rule-based RCA was made because Gemini was down: the failure's outcome.
     outage: str = ""
+    # The ticket's earlier Gemini RCA was kept because Gemini was down: the failure's outcome.
+    kept: str = ""
 
 
 # In a ticket's details while its RCA keeps falling back for a Gemini outage: when it first
@@ -111,6 +113,10 @@ class _Work:
     attempts: list[Attempt] = field(default_factory=list)
     answer: RcaAnswer | LlmFailure | None = None
     analysis: Analysis | None = None
+    # A forced analysis of a ticket whose own Gemini RCA read this same error text: kept
+    # rather than replaced by the rules' when Gemini cannot be reached (`_answered`). Not when
+    # the failure's error text is still unread: the rules' RCA says what is missing and why.
+    keeps_gemini_rca: bool = False
 
 
 def enrich_tickets(ticket_ids: Sequence[str]) -> dict[str, enrichment_service.Enriched]:
@@ -284,6 +290,7 @@ def analyse_tickets(
         if ticket.rca_source != RcaSource.PENDING and not force:
             done[ticket.pk] = ticket
             continue
+        read_before = ticket.error_message
         fetched = (enriched or {}).get(ticket.pk)
         if fetched is None:
             fetched = enrichment_service.enrich(ticket)
@@ -296,7 +303,16 @@ def analyse_tickets(
             ticket.error_message, ticket.details, ticket.processing_mode
         )
         work.append(
-            _Work(ticket, classification.error_type, classification.signals, fetched.missing)
+            _Work(
+                ticket,
+                classification.error_type,
+                classification.signals,
+                fetched.missing,
+                keeps_gemini_rca=force
+                and _own_gemini_rca(ticket)
+                and ticket.error_message == read_before
+                and not ticket.details.get("needs_enrichment"),
+            )
         )
     if not work:
         return done
@@ -589,10 +605,35 @@ def _histories(tickets: list[Ticket]) -> dict[str, list[Ticket]]:
     }
 
 
+def _own_gemini_rca(ticket: Ticket) -> bool:
+    """The ticket carries a Gemini RCA of its own, not its incident's."""
+    return ticket.rca_source == RcaSource.GEMINI and not ticket.rca_note.startswith(
+        (incidents.SHARED_NOTE, incidents.DETACHED_NOTE)
+    )
+
+
+def _kept(item: _Work, failure: LlmFailure) -> Analysis:
+    """The ticket's Gemini RCA as it was: a re-run that could not reach Gemini has nothing
+    better (the rules' RCA is a guess from the text), and says so in its note."""
+    ticket = item.ticket
+    return Analysis(
+        error_type=_reconcile(item, ticket.details.get("llm_error_class", "")),
+        rca_result=ticket.rca_result,
+        recommendations=list(ticket.recommendations),
+        confidence=ticket.confidence or 0.0,
+        rca_source=RcaSource.GEMINI,
+        rca_note=f"earlier Gemini RCA kept: the re-run could not reach Gemini"
+        f" ({failure.outcome}: {failure.reason}); ask again later",
+        kept=failure.outcome,
+    )
+
+
 def _answered(item: _Work) -> Analysis:
     answer = item.answer
     if isinstance(answer, LlmFailure):
         RCA_FALLBACKS.labels(answer.outcome).inc()
+        if item.keeps_gemini_rca and answer.outcome in UNAVAILABLE_OUTCOMES:
+            return _kept(item, answer)
         note = f"rule-based: Gemini failed ({answer.outcome}: {answer.reason})"
         analysis = _rules(item, note)
         if answer.outcome in UNAVAILABLE_OUTCOMES:
@@ -850,7 +891,7 @@ def _save(work: list[_Work], force: bool) -> dict[str, Ticket]:
                         "error_type": item.ticket.error_type,
                         "rca_source": item.ticket.rca_source,
                     },
-                    details={"signals": list(item.signals), "note": item.ticket.rca_note},
+                    details=_audit_details(item),
                 )
                 for item in written
             ]
@@ -863,6 +904,14 @@ def _save(work: list[_Work], force: bool) -> dict[str, Ticket]:
         # analysed meanwhile by a redelivered copy of this work (or deleted)
         saved.update({t.pk: t for t in Ticket.objects.defer("embedding").filter(pk__in=others)})
     return saved
+
+
+def _audit_details(item: _Work) -> dict[str, Any]:
+    assert item.analysis is not None
+    details: dict[str, Any] = {"signals": list(item.signals), "note": item.ticket.rca_note}
+    if item.analysis.kept:
+        details["kept_earlier_rca"] = item.analysis.kept
+    return details
 
 
 # --- incidents: one analysis for all members -----------------------------------------------------

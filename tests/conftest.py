@@ -168,11 +168,15 @@ def fresh_channel_layer() -> None:
 
 @pytest.fixture(autouse=True)
 def fresh_gemini_outage() -> None:
-    """Each test starts with Gemini held to be up, whatever an earlier test's fake failed."""
+    """Each test starts with Gemini held to be up, whatever an earlier test's fake failed (in
+    this process, or in another that shared its pause through Redis)."""
     if django_apps.ready:
-        from analysis.gemini import outage
+        from analysis.gemini import outage, shared_pause_key
 
         outage.record(None)
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        client.delete(shared_pause_key())
+        client.close()
 
 
 @pytest.fixture(autouse=True)

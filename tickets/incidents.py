@@ -1659,8 +1659,11 @@ def shared_recommendations(incident: Incident) -> list[str]:
     ]
 
 
+SHARED_NOTE = "Shared with incident"
+
+
 def _shared_note(incident: Incident) -> str:
-    return f"Shared with incident {incident.pk} (culprit {incident.culprit})."
+    return f"{SHARED_NOTE} {incident.pk} (culprit {incident.culprit})."
 
 
 def share_analysis(ticket_id: str) -> bool:

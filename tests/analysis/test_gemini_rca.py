@@ -910,3 +910,29 @@ def test_a_databricks_job_whose_error_was_not_fetched_is_not_classed_by_geminis_
     )
     services.analyse_tickets([ticket.pk], force=True)
     assert Ticket.objects.get(pk=ticket.pk).error_type == "NetworkError"
+
+
+def test_calls_from_several_threads_at_once_are_all_answered(gemini):
+    """The analysis asks Gemini from a pool of threads (GEMINI_CONCURRENCY) sharing one client,
+    each call on its own thread's event loop (the whole call bounded: `_within`); the fake
+    keeps its connections alive, so a connection one thread's loop opened is offered to the
+    others' calls from the client's pool."""
+    answers: list[str] = []
+    failures: list[BaseException] = []
+
+    def ask(thread: int) -> None:
+        for call in range(12):
+            try:
+                answer = generate_rca("sys", f"prompt {thread}-{call}", on_attempt=lambda a: None)
+                answers.append(answer.root_cause)
+            except BaseException as exc:  # collected, for the assertion below
+                failures.append(exc)
+
+    threads = [threading.Thread(target=ask, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert failures == []
+    assert answers == [GOOD_RCA["root_cause"]] * 48
+    assert len(gemini.generate_requests()) == 48
