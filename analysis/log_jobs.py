@@ -879,7 +879,13 @@ def prompt_budget(mined: MiningResult) -> int:
     """Tokens for the prompt: grows with what the log has to say (distinct error patterns,
     exception chains, evidence), not with its size, and never beyond the setting."""
     error_patterns = sum(1 for p in mined.patterns if {"ERROR", "FATAL"} & set(p["levels"]))
-    items = error_patterns + len(mined.chains) + len(mined.burst) + len(mined.rare_at_failure)
+    items = (
+        error_patterns
+        + len(mined.chains)
+        + len(mined.burst)
+        + len(mined.rare_before_failure)
+        + len(mined.rare_after_failure)
+    )
     return min(settings.LOG_ANALYSIS_PROMPT_TOKENS, 1500 + 150 * items)
 
 
@@ -1020,8 +1026,10 @@ def build_report(
     add("first error", summary["first_error"])
     for item in summary["burst"]:
         add("error before the failure", item)
-    for item in summary["rare_at_failure"]:
-        add("rare line at the failure", item)
+    for item in summary["rare_before_failure"]:
+        add("rare line before the failure", item)
+    for item in summary["rare_after_failure"]:
+        add("rare line after the failure", item)
     for item in summary["rare_warnings"]:
         # A rare pattern's first line may be an error's (one the failure came long after).
         add("rare error" if item["level"] in ("ERROR", "FATAL") else "rare warning", item)

@@ -286,7 +286,8 @@ def _log_report(
         "first_error": cut(summary.get("first_error")),
         "errors_before_failure": cut(summary.get("burst", [])),
         "lines_around_failure": cut(summary.get("failure_context", [])),
-        "rare_lines_at_failure": cut(summary.get("rare_at_failure", [])),
+        "rare_lines_before_failure": cut(summary.get("rare_before_failure", [])),
+        "rare_lines_after_failure": cut(summary.get("rare_after_failure", [])),
         "rare_warnings": cut(summary.get("rare_warnings", [])),
         "top_patterns": cut(
             [

@@ -12,7 +12,7 @@ msg``, Kafka, Flask, gunicorn's ``[ts +0000] [pid] [ERROR]``), the time then a b
 msg``), both without a year (``LineParser._yearless_time`` infers it), dbt's log file and
 console output (the time of day only, so no time), JSON lines (dbt's with its record under
 ``info``), ADF activity output (a JSON document, turned into one line per error by
-``expand_json_documents``) and Databricks ``runs/get-output``
+``expand_json_documents``), an ADF error's message pasted as text and Databricks ``runs/get-output``
 answers (their logs, error and trace, by the same); an Airflow 3 structured line's exception
 (``error_detail``) is followed by the traceback it stands for (``expand_error_details``).
 Lines without a header (stack frames, stdout prints) come back with ``header=False``. No
@@ -68,6 +68,15 @@ _FORMATS: list[tuple[str, re.Pattern[str]]] = [
             r"(?:\s?[A-Z]{2,5}|\s?[+-]\d{2}(?::?\d{2})?|Z)?)\]\s+\{[^}]{0,200}\}\s+"
             + _LEVEL
             + r"\s+-\s?(?P<msg>.*)"
+        ),
+    ),
+    (
+        # Airflow 3's web UI shows a task's record without its logger: ``[2025-10-15,
+        # 09:48:22] ERROR - Task failed with exception: source="task"``.
+        "airflow",
+        re.compile(
+            r"\[(?P<ts>\d{4}-\d{2}-\d{2}, \d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?"
+            r"(?:\s?[A-Z]{2,5}|\s?[+-]\d{2}(?::?\d{2})?|Z)?)\]\s+" + _LEVEL + r"\s+-\s?(?P<msg>.*)"
         ),
     ),
     (
@@ -190,6 +199,13 @@ _SYSLOG_TAG_LEVEL = re.compile(
     r"|critical|severe)):"
 )
 _ISO_PREFIX = re.compile(_ISO + r"\s+(?P<msg>.*)")
+# An ADF error's message pasted as text (copied from ADF Studio's error dialog, not the
+# activity output JSON): a pipeline's ``Operation on target <activity> failed: …``, a Copy
+# activity's ``Failure happened on 'Sink' side. ErrorCode=…`` or its bare ``ErrorCode=…,``.
+_ADF_TEXT = re.compile(
+    r"(?:Operation on target \S[^:]{0,259}? failed: |"
+    r"Failure happened on '\w{1,40}' side\.|ErrorCode=\w{1,200},)"
+)
 _LEVEL_WORD = re.compile(r"\b" + _LEVEL + r"\b")
 _JSON_TS_KEYS = ("timestamp", "@timestamp", "time", "ts", "asctime", "datetime", "date")
 _JSON_LEVEL_KEYS = ("level", "levelname", "severity", "log.level", "lvl")
@@ -261,6 +277,8 @@ class LineParser:
                 match["msg"],
                 "timestamped",
             )
+        if _ADF_TEXT.match(text):
+            return ParsedLine(True, None, "ERROR", text, "adf-text")
         return ParsedLine(False, None, None, text, "")
 
     def _yearless_line(self, name: str, groups: dict[str, str]) -> ParsedLine:

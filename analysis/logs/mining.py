@@ -431,7 +431,9 @@ class MiningResult:
     chains: list[ExceptionChain]
     innermost_cause: ExceptionChain | None
     exception_types: dict[str, int]
-    rare_at_failure: list[Excerpt]
+    # Rare lines among the CONTEXT_BEFORE lines before the failure and the CONTEXT_AFTER after.
+    rare_before_failure: list[Excerpt]
+    rare_after_failure: list[Excerpt]
     rare_warnings: list[Excerpt]
     timeline: dict[str, Any]
     lines_cut: int = 0  # lines longer than the line limit, read cut to their start and end
@@ -460,7 +462,8 @@ class MiningResult:
             "chains": [chain.as_dict() for chain in self.chains],
             "innermost_cause": self.innermost_cause.as_dict() if self.innermost_cause else None,
             "exception_types": self.exception_types,
-            "rare_at_failure": many(self.rare_at_failure),
+            "rare_before_failure": many(self.rare_before_failure),
+            "rare_after_failure": many(self.rare_after_failure),
             "rare_warnings": many(self.rare_warnings),
             "timeline": self.timeline,
             "lines_cut": self.lines_cut,
@@ -522,7 +525,6 @@ class LogMiner:
         self._context: deque[Excerpt] = deque(maxlen=CONTEXT_BEFORE)
         self._failure_context: deque[Excerpt] = deque(maxlen=CONTEXT_BEFORE + CONTEXT_AFTER)
         self._after_failure = 0
-        self._last_error_index = -(10**9)
         # The last line if it was an error, with the lines that continued its message so far
         # (dbt writes an error's detail on the indented lines after it), and its format.
         self._continued: Excerpt | None = None
@@ -732,12 +734,12 @@ class LogMiner:
             self._first_error = excerpt
         self._failure = excerpt
         self._recent_errors.append(excerpt)
-        if self.lines - self._last_error_index > CONTEXT_BEFORE:
-            # A new failure window: what led up to this error, then what follows it.
+        if self._after_failure == 0:
+            # Lines came since the last error that the window no longer took: start it again
+            # from what led up to this error.
             self._failure_context = deque(self._context, maxlen=CONTEXT_BEFORE + CONTEXT_AFTER)
         self._failure_context.append(excerpt)
         self._after_failure = CONTEXT_AFTER
-        self._last_error_index = self.lines
 
     # --- exception chains ----------------------------------------------------------------
     def _track_exceptions(self, line: LogLine, parsed: ParsedLine) -> bool:
@@ -950,6 +952,7 @@ class LogMiner:
                 chain.text[:EXCERPT_CHARS],
                 full_text=chain.text[:CAUSE_CHARS] if len(chain.text) > EXCERPT_CHARS else "",
             )
+        rare_before, rare_after = self._rare(failure)
         return MiningResult(
             files=list(self._files),
             formats=dict(self._formats.most_common()),
@@ -969,7 +972,8 @@ class LogMiner:
             chains=self._reported_chains(),
             innermost_cause=self._cause_chain(failure, warned=warnings_only),
             exception_types=dict(self._exception_types.most_common(20)),
-            rare_at_failure=self._rare(failure),
+            rare_before_failure=rare_before,
+            rare_after_failure=rare_after,
             rare_warnings=self._rare_warnings(),
             timeline=self._timeline_buckets(),
             warnings_only=warnings_only,
@@ -1062,19 +1066,26 @@ class LogMiner:
         ]
         return max(earlier, key=lambda c: c.line) if earlier else chosen
 
-    def _rare(self, failure: Excerpt | None) -> list[Excerpt]:
+    def _rare(self, failure: Excerpt | None) -> tuple[list[Excerpt], list[Excerpt]]:
+        """The rare lines before the failure (the last MAX_RARE) and after it (the first
+        MAX_RARE), apart: a line logged after the failure may be its consequence, not its
+        cause."""
         if failure is None:
-            return []
-        rare = [
-            e
-            for e in self._failure_context
-            if e.pattern is not None
-            and e.pattern.count <= RARE_MAX_COUNT
-            and e.level not in _ERROR_LEVELS
-            and e is not failure
-            and not _CAUSED_BY.match(e.text)
-        ]
-        return rare[-MAX_RARE:]
+            return [], []
+        context = list(self._failure_context)
+        at = next((i for i, e in enumerate(context) if e is failure), len(context))
+
+        def rare(excerpts: list[Excerpt]) -> list[Excerpt]:
+            return [
+                e
+                for e in excerpts
+                if e.pattern is not None
+                and e.pattern.count <= RARE_MAX_COUNT
+                and e.level not in _ERROR_LEVELS
+                and not _CAUSED_BY.match(e.text)
+            ]
+
+        return rare(context[:at])[-MAX_RARE:], rare(context[at + 1 :])[:MAX_RARE]
 
     def _rare_warnings(self) -> list[Excerpt]:
         """Warnings and errors whose pattern occurs at most ``RARE_MAX_COUNT`` times: a cause

@@ -19,6 +19,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
@@ -39,6 +40,7 @@ from tests.analysis.test_log_formats import (
     DBT_CONSOLE_LOG,
     DBT_FILE_LOG,
 )
+from tests.api import jwt_client
 from tests.conftest import wait_for
 from tests.dashboard import make_ticket, make_user
 from tests.fakes.databricks_api import FakeDatabricks, job_run, task
@@ -1203,8 +1205,6 @@ def test_a_handler_answer_with_quotes_and_bytes_is_read_as_its_lines():
 def test_an_airflow_failure_reported_as_try_0_is_refused_at_job_creation(airflow_api):
     """The parser takes try_number 0; a job reading "tries/0" was created and always failed,
     saying only what an Airflow task try reference looks like."""
-    from tests.api import jwt_client
-
     ticket = airflow_ticket(served(airflow_api), tries=(0,))
     viewer = jwt_client(make_user("a", "viewer"))
 
@@ -1557,8 +1557,6 @@ def test_an_airflow_task_url_no_ticket_records_is_refused(airflow_api, url, reas
     ],
 )
 def test_a_url_that_cannot_name_a_log_is_a_400_not_a_500(airflow_api, url, reason):
-    from tests.api import jwt_client
-
     airflow_ticket(served(airflow_api))
     viewer = jwt_client(make_user("a", "viewer"))
     answer = viewer.post("/api/v1/log-analyses/", {"url": url}, format="json")
@@ -1869,3 +1867,120 @@ def test_a_dbt_error_an_airflow_task_logged_of_its_program_is_the_failure():
     assert "'public.airflow.public.customers__dbt_backup' (dbt model 'customers')" in root_cause
     # dbt's time of day is no part of the error quoted.
     assert "“Database Error in model customers (models/customers.sql) improper" in root_cause
+
+
+# What ADF Studio's error dialog shows, then copied: its fields on their own lines, the
+# message as the pipeline reports it (the activity named by "Operation on target").
+ADF_STUDIO_ERROR_TEXT = (
+    "Error code\n2200\nFailure type\nUser configuration issue\nDetails\n"
+    f"Operation on target Copy_SalesOrders failed: {ADF_SQL_LOGIN_ERROR['message']}\n"
+    "Source\nPipeline\nPL_SalesOrders\n"
+)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(ADF_STUDIO_ERROR_TEXT, id="the error dialog"),
+        pytest.param(ADF_SQL_LOGIN_ERROR["message"] + "\n", id="the message alone"),
+    ],
+)
+def test_an_adf_error_pasted_as_text_is_analysed_as_the_json_is(celery_worker, text):
+    client = Client()
+    client.force_login(make_user("adf-paste", "viewer"))
+    answer = client.post(
+        "/log-analyses/", {"file": [SimpleUploadedFile("adf_error.txt", text.encode())]}
+    )
+    assert answer.status_code == 302
+    job = wait_finished(LogAnalysisJob.objects.get())
+    report = report_of(job)
+    assert report["no_error"] is False
+    assert report["error_type"] == "AuthenticationError"
+    assert "The database rejected the credentials of user 'adf_loader'" in report["root_cause"]
+    failure = next(e for e in report["evidence"] if e["role"] == "failure")
+    assert failure["level"] == "ERROR" and "ErrorCode=SqlFailedToConnect" in failure["text"]
+
+
+# A run whose pool gives out before the write fails, then a shutdown hook that runs after it.
+RARE_LINES_AROUND_THE_FAILURE = "".join(
+    [
+        *(f"24/01/31 10:00:{i:02d} INFO Stage: finished task {i} in 12 ms\n" for i in range(40)),
+        "24/01/31 10:01:00 WARN Pool: connection pool exhausted (max 10)\n",
+        "24/01/31 10:01:05 ERROR Writer: write of batch 7 failed: connection reset by peer\n",
+        "24/01/31 10:01:06 INFO ShutdownHookManager: Deleting directory /local_disk0/spark-x\n",
+    ]
+)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rare_lines_before_and_after_the_failure_are_labelled_apart(celery_worker):
+    client = jwt_client(make_user("rare-lines", "viewer"))
+    answer = client.post(
+        "/api/v1/log-analyses/",
+        {"file": SimpleUploadedFile("driver.log", RARE_LINES_AROUND_THE_FAILURE.encode())},
+        format="multipart",
+    )
+    assert answer.status_code == 202, answer.content
+    job = wait_finished(LogAnalysisJob.objects.get(pk=answer.json()["id"]))
+    roles = {e["line"]: e["role"] for e in report_of(job)["evidence"]}
+    assert roles[42] == "failure"
+    assert roles[41] == "rare line before the failure"
+    assert roles[43] == "rare line after the failure"
+
+
+# An error early on, 150 lines of progress, then a warning and the error the run failed on.
+FAILURE_150_LINES_AFTER_AN_EARLIER_ERROR = "".join(
+    [
+        *(f"24/01/31 10:00:00 INFO Stage: finished task {i} in 12 ms\n" for i in range(99)),
+        "24/01/31 10:00:01 ERROR Early: first error\n",
+        *(f"24/01/31 10:00:02 INFO Stage: finished task {i} in 12 ms\n" for i in range(148)),
+        "24/01/31 10:00:03 WARN Pool: connection pool exhausted (max 10)\n",
+        "24/01/31 10:00:04 ERROR Writer: write failed\n",
+    ]
+)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_lines_around_the_failure_are_those_before_it_not_after_an_earlier_error(
+    celery_worker,
+):
+    client = jwt_client(make_user("context", "viewer"))
+    upload = SimpleUploadedFile("driver.log", FAILURE_150_LINES_AFTER_AN_EARLIER_ERROR.encode())
+    answer = client.post("/api/v1/log-analyses/", {"file": upload}, format="multipart")
+    assert answer.status_code == 202, answer.content
+    report = report_of(wait_finished(LogAnalysisJob.objects.get(pk=answer.json()["id"])))
+    assert [e["line"] for e in report["failure_context"]] == list(range(240, 251))
+    roles = {e["line"]: e["role"] for e in report["evidence"]}
+    assert (roles[100], roles[250]) == ("first error", "failure")
+    assert roles[249] == "rare line before the failure"
+
+
+# An Airflow 3 task log as its web UI shows it (apache/airflow issue #56693,
+# https://github.com/apache/airflow/issues/56693: a KubernetesJobOperator whose pod was gone):
+# each record without its logger, the exception under it.
+AIRFLOW_3_UI_LOG = (
+    '[2025-10-15, 09:48:22] ERROR - Task failed with exception: source="task"\n'
+    "ApiException: (404)\n"
+    "Reason: Not Found\n"
+    "\n"
+    'File "/home/airflow/.local/lib/python3.12/site-packages/airflow/sdk/execution_time/'
+    'task_runner.py", line 920 in run\n'
+)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_airflow_3_log_copied_from_its_web_ui_has_its_error_found(celery_worker):
+    client = Client()
+    client.force_login(make_user("af3-ui", "viewer"))
+    upload = SimpleUploadedFile("task.log", AIRFLOW_3_UI_LOG.encode())
+    assert client.post("/log-analyses/", {"file": [upload]}).status_code == 302
+    report = report_of(wait_finished(LogAnalysisJob.objects.get()))
+    assert report["no_error"] is False
+    assert report["summary"]["formats"] == {"airflow": 1}
+    failure = next(e for e in report["evidence"] if e["role"] == "failure")
+    assert (failure["line"], failure["level"], failure["time"]) == (
+        1,
+        "ERROR",
+        "2025-10-15T09:48:22Z",
+    )

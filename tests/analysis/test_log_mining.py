@@ -692,7 +692,7 @@ def test_burst_before_failure_rare_lines_and_timeline(tmp_path):
         "attempt 2",
         ": aborted",
     ]
-    assert any("pool exhausted" in e.text for e in result.rare_at_failure)
+    assert any("pool exhausted" in e.text for e in result.rare_before_failure)
     assert any("pool exhausted" in e.text for e in result.rare_warnings)
     stage = next(p for p in result.patterns if p["template"].startswith("Stage:"))
     assert stage["count"] == 50
