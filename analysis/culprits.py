@@ -177,13 +177,14 @@ _HOST_BEFORE = re.compile(r"([a-z0-9][a-z0-9.-]{0,200})$", re.I)
 _MAX_SUFFIX_HITS = 50
 
 
-def _before_suffix(
+def _names_before_suffix(
     text: str, suffixes: tuple[str, ...], *, dotted: bool = False
-) -> tuple[str, int] | None:
-    """The first name (one DNS label, or a dotted host) written right before one of the
-    suffixes, and where the suffix ends; None when there is none."""
+) -> list[tuple[str, int, int]]:
+    """Every name (one DNS label, or a dotted host) written right before one of the suffixes
+    (at most `_MAX_SUFFIX_HITS` of each), with where the name starts and where the suffix
+    ends, in the order they are written."""
     lowered = text.lower()
-    best: tuple[str, int] | None = None
+    found: list[tuple[str, int, int]] = []
     for suffix in suffixes:
         start, hits = 0, 0
         while hits < _MAX_SUFFIX_HITS:
@@ -199,10 +200,50 @@ def _before_suffix(
             match = (_HOST_BEFORE if dotted else _LABEL_BEFORE).search(window)
             name = match.group(1) if match else ""
             if name and ".." not in name and not name.endswith((".", "-")):
-                if best is None or at < best[1]:
-                    best = (name.lstrip(".-"), end)
-                break
-    return best
+                stripped = name.lstrip(".-")
+                found.append((stripped, at - len(stripped), end))
+    return sorted(found, key=lambda hit: hit[1])
+
+
+def _before_suffix(
+    text: str, suffixes: tuple[str, ...], *, dotted: bool = False
+) -> tuple[str, int] | None:
+    """The first name (one DNS label, or a dotted host) written right before one of the
+    suffixes, and where the suffix ends; None when there is none."""
+    found = _names_before_suffix(text, suffixes, dotted=dotted)
+    return (found[0][0], found[0][2]) if found else None
+
+
+# A URL written for people to open, not one the failing call used: a run's page ("For more
+# details please check the run page url: https://adb-….azuredatabricks.net/?o=…#job/…/run/…",
+# in every error of ADF's Databricks activities), documentation ("Background on this error
+# at:", "For more information, see"), a link in Markdown, the host a client is configured
+# with ("Config: host=https://…"), a token's issuer ("iss=https://sts.windows.net/…") or the
+# endpoint a job was submitted to ("Livy Endpoint=[https://…]"). It says where to look, not
+# what failed: two notebooks failing for their own reasons in one workspace both carry the
+# workspace's host so.
+_POINTER_BEFORE = re.compile(
+    r"(?:\bsee(?: also)?|\bcheck(?: the)?|\brun page(?: url| link)?|\bvisit|\brefer to|"
+    r"\blearn more(?: at)?|\bbackground on this error at|\bfind packages at|"
+    r"\benable [a-z]{1,30} at|\bdocumentation(?: at)?|\bconfig: host|\biss|\blivy endpoint|"
+    r"\]\()[\s:=\[(`'\"]{0,4}$"
+)
+_POINTER_LOOK_BEHIND = 60
+# What follows the host of a page for people: a fragment, which a browser keeps to itself
+# and no API call sends, or Databricks' `?o=<workspace id>` page selector.
+_PAGE_AFTER_HOST = re.compile(r"/?(?:#|\?o=)")
+
+
+def _is_pointer(text: str, host_start: int, host_end: int) -> bool:
+    """Whether the host written at `host_start` is in a URL that only points at where to look
+    (`_POINTER_BEFORE`, `_PAGE_AFTER_HOST`)."""
+    url_start = host_start
+    for scheme in ("https://", "http://"):
+        if text[max(0, host_start - len(scheme)) : host_start].lower() == scheme:
+            url_start = host_start - len(scheme)
+            break
+    before = text[max(0, url_start - _POINTER_LOOK_BEHIND) : url_start].lower()
+    return bool(_POINTER_BEFORE.search(before) or _PAGE_AFTER_HOST.match(text, host_end))
 
 
 _KAFKA = re.compile(
@@ -225,8 +266,14 @@ _QUOTA_CODE = re.compile(
 _ARM_THROTTLING = re.compile(
     r"Subscription ([A-Za-z0-9-]{1,64}) was used to perform too many calls", re.I
 )
+# The quota's name, not a word standing for it: "has exceeded its quota" (a Snowflake resource
+# monitor, each its own) and "Quota exceeded for quota metric '…'" (each metric its own) named
+# `its-quota` and `for-quota`, one culprit for every monitor and every metric.
 _QUOTA_WORDS = re.compile(
-    r"\bexceed(?:ing|s|ed)? (?:the )?(?:approved )?([A-Za-z][\w ]{0,60}? quota)\b", re.I
+    r"\bexceed(?:ing|s|ed)? (?:the )?(?:approved )?"
+    r"(?!(?:its|their|your|our|my|this|that|the|a|an|for|of) quota\b)"
+    r"([A-Za-z][\w ]{0,60}? quota)\b",
+    re.I,
 )
 _REGION = re.compile(
     r"\b(?:location|region)\b\s*[:=]?\s*['\"]?([a-z]{2,20}(?:-?[a-z]{2,12}){0,2}-?\d?)\b", re.I
@@ -356,12 +403,19 @@ _DATABRICKS_HOSTS = (".azuredatabricks.net", ".cloud.databricks.com", ".gcp.data
 _AZURE_WORKSPACE_HOST = re.compile(r"adb-(\d{1,20})\.\d{1,4}\.azuredatabricks\.net")
 
 
-def _databricks_workspace_host(text: str) -> Culprit | None:
-    workspace = _before_suffix(text, _DATABRICKS_HOSTS, dotted=True)
-    if workspace and not _is_placeholder(workspace[0]) and workspace[0] != "adb-":
-        end = workspace[1]
+def _databricks_workspace_host(text: str, *, pointers: bool = False) -> Culprit | None:
+    """The workspace whose host the error names. A host named only in a URL that points at
+    where to look (a run's page: `_is_pointer`) says where the run was, not that the workspace
+    failed, and names none unless `pointers` (the workspace of a cluster the platform
+    terminated, `_behind_terminated_cluster`: there the fault is the platform's, and the link
+    only says which workspace)."""
+    for name, start, end in _names_before_suffix(text, _DATABRICKS_HOSTS, dotted=True):
+        if _is_placeholder(name) or name == "adb-":
+            continue
+        if not pointers and (_is_pointer(text, start, end) or _answered_with_client_error(text)):
+            continue
         suffix = next(s for s in _DATABRICKS_HOSTS if text.lower().startswith(s, end - len(s)))
-        host = workspace[0] + suffix
+        host = name + suffix
         azure = _AZURE_WORKSPACE_HOST.fullmatch(host)
         if azure:
             return Culprit(CulpritKind.DATABRICKS_WORKSPACE, azure.group(1), detail=host)
@@ -414,12 +468,37 @@ def _behind_terminated_cluster(cluster: Culprit, text: str, resource: Mapping[st
     workspace_id = str(resource.get("workspace_id") or "")
     if _WORKSPACE_ID.fullmatch(workspace_id):
         return Culprit(CulpritKind.DATABRICKS_WORKSPACE, workspace_id)
-    return _databricks_workspace_host(text) or cluster
+    return _databricks_workspace_host(text, pointers=True) or cluster
+
+
+# What says the storage itself was not there for the caller: unreachable, slow, throttled,
+# refusing the caller's access, its key or container gone. Without it a path on a storage
+# account or bucket is only where the data is: a file not in Parquet, a column of the wrong
+# type, a table location not empty, a path with no file are each the data's or the job's own,
+# and two of them on one account are two problems.
+_STORAGE_UNREACHABLE = re.compile(
+    r"\b(?:401|403|408|429|500|502|503|504)\b|not authori[sz]ed|unauthori[sz]ed|forbidden|"
+    r"authori[sz]ation\w{0,20}(?:mismatch|failure|failed)|authentication|credential|"
+    r"\bdenied\b|accessdenied|unable to access|cannot access|could not access|cannot be listed|"
+    r"(?:could not|cannot|can't|unable to|failed to) connect|connection error|"
+    r"endpointconnectionerror|"
+    r"unknownhost|name or service not known|could not resolve|temporary failure in name|"
+    r"timed? ?out|timeout|connection (?:reset|refused|closed|aborted|failed)|"
+    r"socketexception|handshake|\bssl\b|throttl|serverbusy|service unavailable|"
+    r"error occurred while sending the request|failure to initialize configuration|"
+    r"invalid configuration value detected for fs\.azure|account ?key|"
+    r"(?:filesystem|file system|container|bucket) (?:does not exist|not found)|"
+    r"(?:container|filesystem|bucket)notfound|nosuchbucket|accountisdisabled|"
+    r"accountrequireshttps",
+    re.I,
+)
 
 
 def _storage(text: str) -> Culprit | None:
     # The storage account is the dependency (what goes down, what an Azure alert is about);
     # the container is its detail, so pipelines using different containers of it group.
+    if not _STORAGE_UNREACHABLE.search(text):
+        return None
     abfs = _ABFS.search(text)
     if abfs:
         return Culprit(CulpritKind.STORAGE, abfs.group(2).lower(), abfs.group(1).lower())
@@ -482,6 +561,32 @@ def _cloud_quota(text: str) -> Culprit | None:
     return Culprit(CulpritKind.CLOUD_QUOTA, key)
 
 
+# An HTTP client error the host answered (400 Bad Request, 401, 403, 404, 409, 410...; not
+# 408 or 429, which say it was too slow or too busy): the host worked and refused this
+# request, its parameters or its caller's credential. A permission missing on one project, a
+# node type a workspace does not offer and a job not found are each the caller's; the host
+# that answered them (bigquery.googleapis.com, a workspace's API) is not their culprit.
+_CLIENT_ERROR = r"4(?:0[0-79]|1\d|2[0-8]|31|51)"
+_CLIENT_ERROR_ANSWER = re.compile(
+    r"\b" + _CLIENT_ERROR + r"\b[ :]{1,3}(?:GET|POST|PUT|PATCH|DELETE|HEAD|Client Error|"
+    r"Bad Request|Unauthorized|Forbidden|Not Found|Conflict|Gone)\b|"
+    r"\b(?:HttpError|Error|status code:?|Status=|StatusCode=)\s{0,3}" + _CLIENT_ERROR + r"\b|"
+    r"\"code\"\s{0,3}:\s{0,3}" + _CLIENT_ERROR + r"\b",
+)
+# Unless what it refused is a limit the host keeps for everyone who calls it.
+_SHARED_LIMIT = re.compile(r"quota|rate limit|too many requests|throttl", re.I)
+
+
+def _answered_with_client_error(text: str) -> bool:
+    return bool(_CLIENT_ERROR_ANSWER.search(text)) and not _SHARED_LIMIT.search(text)
+
+
+_OBJECT_STORE_HOST = re.compile(
+    r"\.(?:blob|dfs|file|queue|table)\.core\.windows\.net$|(?:^|\.)s3[.-][a-z0-9.-]{0,40}"
+    r"amazonaws\.com$|^s3\.amazonaws\.com$|^storage\.googleapis\.com$"
+)
+
+
 def _api_host(text: str) -> Culprit | None:
     for pattern in (_HTTP_HOST_ARG, _CONNECT_TO_HOST, _URL_HOST):
         for match in pattern.finditer(text):
@@ -490,6 +595,12 @@ def _api_host(text: str) -> Culprit | None:
                 continue
             if any(host == doc or host.endswith("." + doc) for doc in _NOT_A_DEPENDENCY):
                 continue
+            if pattern is _URL_HOST and (
+                _is_pointer(text, match.start(1), match.end(1)) or _answered_with_client_error(text)
+            ):
+                continue
+            if _OBJECT_STORE_HOST.search(host) and not _STORAGE_UNREACHABLE.search(text):
+                continue  # where the data is (`_storage`), not a service that failed
             return Culprit(CulpritKind.API_HOST, host)
     return None
 

@@ -332,14 +332,41 @@ def _place_on_culprit(
     ticket: Ticket, now: datetime, placement: tuple[str | None, int]
 ) -> str | None:
     incident_id, other_pipelines = placement
-    while incident_id is not None and not _join_if_open(incident_id, ticket, now):
-        # Resolved (by people, or by its last member's recovery) or merged by a change that
-        # committed after this failure's placement read it open: placed as a failure after
-        # that change is (it joins no resolved incident), not left open in it unseen.
+    while incident_id is not None and not (
+        _no_member_recovered_since_placed(incident_id, now)
+        and _join_if_open(incident_id, ticket, now)
+    ):
+        # Resolved (by people, or by its last member's recovery), merged, or a member of it
+        # recovered, by a change that committed after this failure's placement read it open:
+        # placed as a failure after that change is (it joins no resolved incident, nor one
+        # whose culprit worked since: `_RECOVERED_SINCE_LAST`), not left open in it unseen.
         incident_id, other_pipelines = _placement(ticket, now)
     if incident_id is not None:
         return incident_id
     return _form_on_culprit(ticket, now, other_pipelines)
+
+
+_STILL_JOINABLE_PAST_WINDOW = f"""
+    SELECT 1 FROM {Incident._meta.db_table} AS incident
+     WHERE id = %s AND (last_member_at >= %s OR NOT {_RECOVERED_SINCE_LAST})
+    """
+
+
+def _no_member_recovered_since_placed(incident_id: str, now: datetime) -> bool:
+    """`_RECOVERED_SINCE_LAST` read again, past the placement's snapshot, with the incident
+    locked. The placement read it in the statement that created the ticket; a member's
+    recovery committing after that (it locks the incident to count itself,
+    `_recount_recovered`, and takes no culprit lock) went unseen, and a new outage's first
+    failure joined the old incident without a page. Locked first, then read in a statement
+    of its own: a recovery holding the lock is waited for and then seen; one that locks it
+    later waits for this join, which stands."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {Incident._meta.db_table} WHERE id = %s FOR NO KEY UPDATE",
+            [incident_id],
+        )
+        cursor.execute(_STILL_JOINABLE_PAST_WINDOW, [incident_id, now - settings.INCIDENT_WINDOW])
+        return cursor.fetchone() is not None
 
 
 def _form_on_culprit(

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import time
+from collections import defaultdict
+from pathlib import Path
 
 import pytest
 
+from analysis.classifier import classify_error
 from analysis.culprits import (
     SCAN_LIMIT,
     culprit_of_resource_id,
@@ -16,6 +19,7 @@ from analysis.culprits import (
 )
 from analysis.redaction import redact
 from tests.conftest import SHARED_FIXTURES, shared_payload
+from tickets.incidents import group_key_for
 
 DEV_SET = [
     json.loads(line)
@@ -35,8 +39,9 @@ EXPECTED_DEV = {
     "err-077": "database-host:airflow-sqlproxy-service.default.svc.cluster.local",
     "err-085": "database-host:qa-airflow.carnijjbfa3r.eu-west-1.rds.amazonaws.com",
     "err-087": "database-host:airflow-pgbouncer.airflow",
-    "err-107": "storage:s3:kmf-zero-etl-demo",
 }
+# err-107, a Parquet column that cannot be converted in a file of an S3 bucket, names the bucket
+# only as where its data is: the bucket worked (`_STORAGE_UNREACHABLE`), so it names no culprit.
 
 
 @pytest.mark.parametrize("case", DEV_SET, ids=[c["id"] for c in DEV_SET])
@@ -376,3 +381,106 @@ def test_a_cluster_terminated_for_the_users_own_reason_stays_the_culprit(message
     assert {culprit.label if culprit else None for culprit in found} == {
         f"databricks-cluster:{cluster}" for cluster in TWO_JOB_CLUSTERS
     }
+
+
+ADF_NOTEBOOK_NOT_FOUND = (  # tests/analysis/thread_errors_24.jsonl r25-001, as ADF words it
+    "The notebook doesn't exist. Verify the notebook and its path in the activity settings "
+    "exist, and then try again.\nError code\n3204\nTroubleshooting guide\nFailure type\nUser "
+    "configuration issue\nDetails\nDatabricks execution failed with error state: InternalError, "
+    "error message: Notebook not found: /Path/To/NonExistent/Notebook Name. For more details "
+    "please check the run page url: https://adb-0000000000000000.azuredatabricks.net/"
+    "?o=000000000000000#job/1020238042942886/run/6685."
+)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        ADF_NOTEBOOK_NOT_FOUND,
+        # The link alone, a fragment or a page selector after the host.
+        "ZeroDivisionError: division by zero (run: https://adb-1234567890123456.7."
+        "azuredatabricks.net/#job/11/run/3)",
+        "ZeroDivisionError: division by zero at https://dbc-a1b2c3d4-e5f6.cloud.databricks.com/"
+        "?o=1234567890123456#job/11/run/3",
+        # The host the SDK is configured with (dev set err-030, unredacted).
+        "PermissionDenied: User a@b.c does not have View permissions on job 750350742608178. "
+        "Config: host=https://adb-1234567890123456.7.azuredatabricks.net, auth_type=pat",
+        # The workspace answered a bad request (tests/analysis/audit_errors.jsonl audit-175).
+        "HTTPError: 400 Client Error: Bad Request for url: https://adb-1234.5.azuredatabricks.net"
+        "/api/2.1/jobs/runs/submit  Response from server:  { 'error_code': "
+        "'INVALID_PARAMETER_VALUE', 'message': 'Node type Standard_DS99_v9 is not supported.'}",
+    ],
+)
+def test_a_workspace_named_only_where_the_run_is_or_answering_a_bad_request_is_no_culprit(
+    message,
+):
+    assert extract_culprit(redact(message), source="adf") is None
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        # The workspace's API unreachable (thread_errors_25.jsonl r26-020).
+        "HTTPSConnectionPool(host='adb-6473457167070464.4.azuredatabricks.net', port=443): Max "
+        "retries exceeded with url: /sql/1.0/warehouses/0866f61ebc49d20f (Caused by "
+        "NewConnectionError(': Failed to establish a new connection: [Errno -2] Name or service "
+        "not known'))",
+        # A call of its API timing out (thread_errors_23.jsonl r24-035, an Azure host).
+        'Error: cannot create cluster: Get "https://adb-6473457167070464.4.azuredatabricks.net/'
+        'api/2.0/clusters/get?cluster_id=XXX": context deadline exceeded (Client.Timeout '
+        "exceeded while awaiting headers)",
+        # A cluster the platform terminated: the run page link says which workspace.
+        "Cluster 1207-145501-abcd1234 is in unexpected state Terminated: "
+        "DRIVER_UNREACHABLE(SERVICE_FAULT): Driver is unreachable. For more details please "
+        "check the run page url: https://adb-6473457167070464.4.azuredatabricks.net/"
+        "?o=6473457167070464#job/1/run/2.",
+    ],
+)
+def test_a_workspace_that_failed_is_still_the_culprit(message):
+    culprit = extract_culprit(redact(message), source="adf")
+    assert culprit is not None and culprit.label == "databricks-workspace:6473457167070464"
+
+
+ANALYSIS = Path(__file__).resolve().parent
+
+# Every group key two or more distinct real messages of the corpora (tests/analysis/*.jsonl and
+# the shared dev set) share, with their ids: what would page once for all of them. Each was
+# judged one cause: the same host or server unreachable, slow or throttling, the same account's
+# access refused, the same connection missing. A documentation link (sqlalche.me,
+# cloud.google.com), a run's page, a storage path holding bad data, a host that answered a bad
+# request and "exceeded its quota" grouped failures that were not one problem.
+SHARED_CAUSES = {
+    "api-host:api.vendor.example.com|unavailable": {"audit-119", "audit-126", "ho-068"},
+    "api-host:api.partner-feed.io|unavailable": {"audit-001", "audit-142"},
+    "api-host:pypi.org|unavailable": {"audit-013", "audit-437"},
+    "api-host:graph.microsoft.com|unavailable": {"audit-127", "ho-071"},
+    "api-host:api.vendor.com|unavailable": {"audit-414", "audit-418"},
+    "api-host:api.fabric.microsoft.com|unavailable": {"r12-037", "r35-006"},
+    "api-host:api.powerbi.com|unavailable": {"r16-026", "r39-001"},
+    "api-host:management.azure.com|unavailable": {"r26-010", "r35-007"},
+    # A 503, a deadline and a per-object rate limit (410) of Google's APIs: the first two may
+    # be one outage; the third, its own object's limit, is not, and is left grouped with them
+    # (the host and the class are all the message gives).
+    "api-host:www.googleapis.com|unavailable": {"r3-037", "r7-039", "r10-024"},
+    "storage:stlake|AuthenticationError": {"audit-265", "audit-449", "ho-044"},
+    "airflow-connection:snowflake_prod|ConfigurationError": {"audit-166", "ho-091"},
+    "database-host:acme.snowflakecomputing.com|AuthenticationError": {"audit-262", "audit-348"},
+}
+
+
+def test_real_messages_share_a_group_key_only_where_they_share_a_cause():
+    files = [*sorted(ANALYSIS.glob("*.jsonl")), SHARED_FIXTURES / "errors" / "dev_errors.jsonl"]
+    ids_by_message: dict[str, str] = {}
+    for path in files:
+        for line in path.read_text().splitlines():
+            case = json.loads(line) if line.strip() else {}
+            if isinstance(case.get("message"), str):
+                ids_by_message.setdefault(case["message"], case["id"])
+    grouped: dict[str, set[str]] = defaultdict(set)
+    for message, case_id in ids_by_message.items():
+        text = redact(message)
+        culprit = extract_culprit(text)
+        if culprit is not None:
+            key = group_key_for(culprit.label, classify_error(text).error_type, "adf")
+            grouped[key].add(case_id)
+    assert {key: ids for key, ids in grouped.items() if len(ids) > 1} == SHARED_CAUSES

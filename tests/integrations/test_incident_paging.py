@@ -2703,3 +2703,184 @@ def test_a_failure_after_a_member_recovered_is_another_outage_past_the_window(
         )
         settled()
         assert _pages(jira, slack) == (2, 2)
+
+
+WORKSPACE_RUN_PAGE = (
+    "https://adb-2718281828459045.5.azuredatabricks.net/?o=2718281828459045#job/{job}/run/{run}"
+)
+WORKSPACE_API_HOST = "adb-2718281828459045.5.azuredatabricks.net"
+
+
+def adf_notebook_error(error: str, job: int) -> str:
+    """An ADF Databricks notebook activity's error as ADF writes it: the run's own error, then
+    the link to the run's page in its workspace."""
+    return (
+        "Operation on target Run notebook failed: Databricks execution failed with error state: "
+        f"Terminated, error message: {error}. For more details please check the run page url: "
+        f"{WORKSPACE_RUN_PAGE.format(job=job, run=job * 7)}."
+    )
+
+
+def _paged_each(*bodies: dict) -> list[Ticket]:
+    """Post the failures and wait until each is processed and its pages are sent or skipped."""
+    ids = [post(body)["ticket_id"] for body in bodies]
+    wait_for(
+        lambda: (
+            WebhookDelivery.objects.filter(ticket_id__in=ids, status="processed").count()
+            == len(ids)
+        ),
+        30,
+    )
+    settled()
+    return list(Ticket.objects.filter(pk__in=ids))
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        # Two notebooks' own bugs in one workspace: the run page links named the workspace as
+        # the culprit of both, one incident and one page for two problems.
+        (
+            adf_notebook_error("ZeroDivisionError: division by zero", 101),
+            adf_notebook_error("ZeroDivisionError: float division by zero", 202),
+        ),
+        (
+            adf_notebook_error(
+                "AnalysisException: [TABLE_OR_VIEW_NOT_FOUND] The table or view "
+                "`sales`.`orders` cannot be found",
+                101,
+            ),
+            adf_notebook_error(
+                "AnalysisException: [TABLE_OR_VIEW_NOT_FOUND] The table or view "
+                "`crm`.`customers` cannot be found",
+                202,
+            ),
+        ),
+        # A documentation link (tests/analysis/audit_errors.jsonl audit-029, thread_errors_30
+        # r31-024): api-host:sqlalche.me for any two SQLAlchemy errors.
+        (
+            "sqlalchemy.exc.OperationalError: (MySQLdb._exceptions.OperationalError) (2013, "
+            "'Lost connection to MySQL server during query') (Background on this error at: "
+            "https://sqlalche.me/e/14/e3q8)",
+            "Failed to log action with (psycopg2.DatabaseError) error with status "
+            "PGRES_TUPLES_OK and no message from the libpq (Background on this error at: "
+            "http://sqlalche.me/e/13/4xp6)",
+        ),
+        # Files of one storage account whose data is wrong (thread_errors_46 r47-011, r47-030):
+        # the account worked.
+        (
+            "org.apache.spark.SparkException: [FAILED_READ_FILE.PARQUET_COLUMN_DATA_TYPE_MISMATCH] "
+            "Encountered error while reading file abfss://raw@stlakeprod.dfs.core.windows.net/"
+            "sales/orders/part-00003-6f1c2a9e.c000.snappy.parquet. Data type mismatches when "
+            'reading Parquet column amount. Expected Spark type "DECIMAL(18,2)", actual Parquet '
+            "type DOUBLE. SQLSTATE: KD001",
+            "org.apache.spark.sql.delta.DeltaAnalysisException: [DELTA_EMPTY_DIRECTORY] No file "
+            "found in the directory: abfss://landing@stlakeprod.dfs.core.windows.net/orders/"
+            "2024-06-01. SQLSTATE: 42K03",
+        ),
+        # Two Snowflake resource monitors (audit-065, audit-261): `cloud-quota:its-quota`.
+        (
+            "snowflake.connector.errors.ProgrammingError: Warehouse 'ETL_WH' cannot be resumed "
+            "because resource monitor 'RM_MONTHLY_ETL' has exceeded its quota.",
+            "snowflake.connector.errors.ProgrammingError: 090064 (22000): Warehouse 'LOAD_WH' "
+            "cannot be resumed because resource monitor 'MONTHLY_LIMIT' has exceeded its quota.",
+        ),
+    ],
+    ids=["zero-divisions", "missing-tables", "doc-link", "data-on-one-account", "two-monitors"],
+)
+def test_failures_naming_a_dependency_only_as_a_link_or_a_path_page_apart(
+    celery_worker, targets, first, second
+):
+    jira, slack = targets
+    tickets = _paged_each(
+        storm_failure("pl_orders", message=first), storm_failure("pl_customers", message=second)
+    )
+
+    assert Incident.objects.count() == 0
+    assert [ticket.incident_id for ticket in tickets] == [None, None]
+    assert _pages(jira, slack) == (2, 2)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        # The platform lost each run's job cluster: the run page link says which workspace.
+        adf_notebook_error(
+            "Cluster {cluster} is in unexpected state Terminated: "
+            "DRIVER_UNREACHABLE(SERVICE_FAULT): Driver is unreachable",
+            101,
+        ),
+        # The workspace's API host refusing connections.
+        "requests.exceptions.ConnectionError: HTTPSConnectionPool(host='"
+        + WORKSPACE_API_HOST
+        + "', port=443): Max retries exceeded with url: /api/2.1/jobs/runs/get?run_id=4711 "
+        "(Caused by NewConnectionError('<urllib3.connection.HTTPSConnection object>: Failed to "
+        "establish a new connection: [Errno 111] Connection refused'))",
+    ],
+    ids=["platform-terminated-cluster", "api-host-refusing"],
+)
+def test_a_databricks_workspace_outage_reported_by_adf_still_pages_once(
+    celery_worker, targets, error
+):
+    jira, slack = targets
+    tickets = _paged_each(
+        storm_failure("pl_orders", message=error.format(cluster="1207-145501-abcd1234")),
+        storm_failure("pl_customers", message=error.format(cluster="1207-145502-efgh5678")),
+    )
+
+    incident = Incident.objects.get()
+    assert incident.culprit == "databricks-workspace:2718281828459045"
+    assert {ticket.incident_id for ticket in tickets} == {incident.pk}
+    assert _pages(jira, slack) == (1, 1)
+
+
+def test_a_recovery_committing_while_a_failure_is_placed_is_seen_before_it_joins(
+    celery_worker, targets, settings
+):
+    """Past INCIDENT_WINDOW_SECONDS, a failure joins the open incident only if no member
+    recovered since its last member. A member's recovery committing between the failure's
+    placement read (in the statement that created its ticket) and its join went unseen: the
+    new outage's first failure joined the old incident, paged nothing, and kept it alive for
+    the rest of the outage. The recovery holds the incident (counting itself recovered) while
+    the failure is placed, and commits while the failure waits to join."""
+    import threading
+
+    from django.db import transaction
+
+    from tests.api import clear_throttles
+
+    jira, slack = targets
+    clear_throttles()
+    settings.INCIDENT_GRACE_SECONDS = 0
+    post(storm_failure("pl_orders"))
+    post(storm_failure("pl_customers"))
+    incident = paged_incident()
+    _quiet_for(timedelta(minutes=40))
+
+    holding, release = threading.Event(), threading.Event()
+    sessions = SessionThreads()
+    run, pids, errors = sessions.start, sessions.pids, sessions.errors
+    answers: list[dict] = []
+
+    def recover() -> None:
+        with transaction.atomic():
+            post_success("pl_orders")
+            holding.set()
+            release.wait(20)
+
+    threads = [run("recovery", recover)]
+    assert holding.wait(20)
+    threads.append(run("failure", lambda: answers.append(post(storm_failure("pl_hourly")))))
+    wait_for(lambda: "failure" in pids and _blocked_by(pids["failure"], pids["recovery"]), 20)
+    release.set()
+    for thread in threads:
+        thread.join(30)
+
+    assert errors == []
+    ticket = Ticket.objects.get(pk=answers[0]["ticket_id"])
+    incident.refresh_from_db()
+    assert ticket.incident_id is None
+    assert (incident.member_count, incident.recovered_count) == (2, 1)
+    wait_for(lambda: Ticket.objects.filter(pk=ticket.pk).exclude(itsm_ticket_id="").exists(), 30)
+    settled()
+    assert _pages(jira, slack) == (2, 2)  # its own page besides the incident's
