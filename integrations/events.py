@@ -28,10 +28,10 @@ TASK_PART = "/task:"
 HEALTH_EVENT_AT = "health_event_at"
 
 # A Service Health alert's details key: true when it tells of a notice, not an outage (a
-# planned maintenance, an action required: the parser's `_is_notice`): its ticket is Low
-# and pages nobody unless SERVICE_HEALTH_NOTICES_PAGE says so (integrations/fanout.py
-# `_locked_unpaged`), until an update makes it an outage (tickets/services.py
-# `_escalate_notice`).
+# planned maintenance, an action required, a billing update: the parser's `_is_notice`): its
+# ticket is Low and pages nobody unless SERVICE_HEALTH_NOTICES_PAGE says so
+# (integrations/fanout.py `_locked_unpaged`), until an update makes it an outage
+# (tickets/services.py `_escalate_notice`).
 SERVICE_HEALTH_NOTICE = "service_health_notice"
 
 # An ADF alert's Resolved (common schema): the occurrence key its Fired had when Fireds were

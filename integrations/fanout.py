@@ -708,8 +708,9 @@ def page_if_left_unpaged(ticket_id: str) -> None:
     """The failure of a ticket that recovered before it paged is back (a regression): it
     pages now, once, under keys of its own. Not a Service Health notice left unpaged as one
     (`NOTICE_NOT_PAGED`) that is still one: back, it is still a notice; one whose regression
-    escalated it (tickets/services.py `_escalate_notice`: an outage now) pages."""
-    escalated = not still_a_notice(ticket_id)
+    escalated it (tickets/services.py `_escalate_notice`: an outage now) pages, and so does
+    one back while SERVICE_HEALTH_NOTICES_PAGE is on (it was left unpaged while it was off)."""
+    escalated = settings.SERVICE_HEALTH_NOTICES_PAGE or not still_a_notice(ticket_id)
     for target in registry.targets():
         if not target.incident_initial:
             continue
@@ -725,9 +726,10 @@ def still_a_notice(ticket_id: str) -> bool:
     ).exists()
 
 
-def page_escalated_notice(ticket_id: str) -> None:
+def page_escalated_notice(ticket_id: str) -> bool:
     """A Service Health notice's update escalated it (an outage now: tickets/services.py
-    `_escalate_notice`, inside the ingest transaction, under the ticket's lock): each page its
+    `_escalate_notice`, inside the ingest transaction, under the ticket's lock), or came once
+    SERVICE_HEALTH_NOTICES_PAGE was turned on (`_page_notice_left_quiet`): each page its
     ticket left unpaged as a notice (`NOTICE_NOT_PAGED`) is sent now, as a new ticket's
     would be: once, under a key of its own, after `INCIDENT_GRACE_SECONDS` (another
     subscription's alert of its Azure incident may group with it meanwhile, the incident
@@ -735,21 +737,25 @@ def page_escalated_notice(ticket_id: str) -> None:
     SERVICE_HEALTH_NOTICES_PAGE on) is not paged again; one whose pages are not scheduled yet
     pages as its processing schedules them (`schedule_initial_many`, which finds it a notice
     no more); a resolved one (the update reopening it) pages as its regression is processed
-    (`page_if_left_unpaged`)."""
-    if not Ticket.objects.filter(pk=ticket_id).exclude(status=Status.RESOLVED).exists():
-        return
+    (`page_if_left_unpaged`). True when it has paged (or its pages are on their way) as a
+    notice, none left unpaged: its issue and alert are to be brought up to date instead."""
+    resolved = not Ticket.objects.filter(pk=ticket_id).exclude(status=Status.RESOLVED).exists()
+    paged = unpaged = False
     for target in registry.targets():
         if not target.incident_initial:
             continue
         for action in target.initial:
             latest = latest_page(ticket_id, action)
-            if (
-                latest is not None
-                and latest.status == OutboundStatus.SKIPPED
-                and latest.last_error == NOTICE_NOT_PAGED
-            ):
-                key = f"{ticket_id}:{action}:escalated"
-                schedule(ticket_id, action, key, delay=float(settings.INCIDENT_GRACE_SECONDS))
+            if latest is None:
+                continue
+            if latest.status == OutboundStatus.SKIPPED and latest.last_error == NOTICE_NOT_PAGED:
+                unpaged = True
+                if not resolved:
+                    key = f"{ticket_id}:{action}:escalated"
+                    schedule(ticket_id, action, key, delay=float(settings.INCIDENT_GRACE_SECONDS))
+            else:
+                paged = True
+    return paged and not unpaged
 
 
 def retry_dead(outbound_ids: list[int]) -> int:

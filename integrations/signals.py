@@ -11,6 +11,7 @@ from django.db import transaction
 from integrations import fanout, remediation
 from integrations.models import RemediationPolicy, RemediationStatus, WebhookDelivery
 from integrations.targets.base import IncidentChange
+from tickets import lifecycle
 from tickets.lifecycle import Actor
 from tickets.models import ActorKind, Ticket
 from tickets.vocabulary import Outcome
@@ -82,10 +83,17 @@ def follow_ticket_change(
     `fanout.schedule_follow_up`; a database error fails the change, nothing half-written).
     People resolving it say there that it skips its remediation not started
     (`close_remediation_loop` skips it after the commit)."""
-    if action == "escalated":
-        # A Service Health notice's update made it an outage (tickets/services.py
-        # `_escalate_notice`): it pages now, if it was left unpaged as a notice.
+    if action == lifecycle.NOTICE_PAGED:
+        # A notice left unpaged, updated once SERVICE_HEALTH_NOTICES_PAGE was turned on
+        # (tickets/services.py `_page_notice_left_quiet`): its pages are sent now.
         fanout.page_escalated_notice(ticket_id)
+        return
+    if action == lifecycle.ESCALATED:
+        # A Service Health notice's update made it an outage (tickets/services.py
+        # `_escalate_notice`): it pages now, if it was left unpaged as a notice; one that
+        # paged has its issue and alert brought up to its graver severity.
+        if fanout.page_escalated_notice(ticket_id):
+            fanout.schedule_follow_up(ticket_id, action, actor, note, fix)
         return
     if action == "regressed" and kwargs.get("through_incident"):
         # It failed again into an open incident of its outage, which it joined

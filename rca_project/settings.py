@@ -203,7 +203,7 @@ try:
     )
     # A source's own recovery (ADF run succeeded, Databricks on_success...) resolves the ticket.
     RESOLVE_ON_SOURCE_RECOVERY = env.bool("RESOLVE_ON_SOURCE_RECOVERY", True)
-    # A Service Health notice (maintenance, action required: no outage) is
+    # A Service Health notice (maintenance, action required, billing: no outage) is
     # a Low ticket that pages nobody (no JIRA issue, no Slack alert) unless this is true.
     SERVICE_HEALTH_NOTICES_PAGE = env.bool("SERVICE_HEALTH_NOTICES_PAGE", False)
     # Incidents (tickets/incidents.py): failures of several pipelines naming one culprit.

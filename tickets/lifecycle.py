@@ -56,6 +56,14 @@ REROUTED = "re-routed"
 # on the ticket (`services.settle_fingerprint`): announced, its note naming both jobs, so the
 # JIRA issue and the Slack alert already made name them too.
 JOBS_FAILED_TOGETHER = "jobs_failed_together"
+# A Service Health notice's update made it an outage (`services._escalate_notice`): announced,
+# so a notice that paged already (SERVICE_HEALTH_NOTICES_PAGE on) has its JIRA issue and Slack
+# alert show the graver severity and priority it has now.
+ESCALATED = "escalated"
+# A Service Health notice recorded while notices paged nobody, open, whose update came once
+# SERVICE_HEALTH_NOTICES_PAGE was turned on (`services._page_notice_left_quiet`): its clock
+# starts, and its JIRA issue and Slack alert are sent then.
+NOTICE_PAGED = "notice paged"
 
 
 class TransitionError(Exception):
@@ -190,8 +198,8 @@ def tell(ticket_id: str, action: str, actor: Actor) -> None:
 
 
 def runs_sla_clock(details: dict[str, Any] | None) -> bool:
-    """False for a Service Health notice (a planned maintenance, an action required:
-    `SERVICE_HEALTH_NOTICE`) while notices page nobody (SERVICE_HEALTH_NOTICES_PAGE off): no
+    """False for a Service Health notice (a planned maintenance, an action required, a billing
+    update: `SERVICE_HEALTH_NOTICE`) while notices page nobody (SERVICE_HEALTH_NOTICES_PAGE off): no
     response is asked of anyone, so its ticket has no SLA clock (no deadline, "No SLA"), and is
     neither Met nor Breached."""
     return not (

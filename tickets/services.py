@@ -188,6 +188,7 @@ def _record_recurrence(
         )
     actor = Actor.source(event.source)
     _escalate_notice(ticket_id, event, actor)
+    _page_notice_left_quiet(ticket_id, event, actor)
     details = {"how": how, "occurrence_key": event.occurrence_key, "occurrence_count": count}
     if folded_from:
         details["folded_from"] = folded_from
@@ -262,8 +263,43 @@ def _escalate_notice(ticket_id: str, event: FailureEvent, actor: Actor) -> None:
     }
     before = {"severity": ticket.severity}
     after = {"severity": raised.get("severity", ticket.severity)}
-    lifecycle.write_audit(ticket, actor, "escalated", before=before, after=after, details=audit)
-    lifecycle.announce(ticket_id, "escalated", actor, before=before, after=after)
+    lifecycle.write_audit(
+        ticket, actor, lifecycle.ESCALATED, before=before, after=after, details=audit
+    )
+    lifecycle.announce(ticket_id, lifecycle.ESCALATED, actor, before=before, after=after)
+
+
+def _page_notice_left_quiet(ticket_id: str, event: FailureEvent, actor: Actor) -> None:
+    """An update of an open (or in progress) Service Health notice recorded while notices
+    paged nobody (no SLA clock, its pages recorded skipped), delivered once
+    SERVICE_HEALTH_NOTICES_PAGE is on: the notice pages now, as it would have had the setting
+    been on when it was opened. Its clock starts at this update, and it is announced
+    `NOTICE_PAGED`, which sends the pages it was left without (integrations/fanout.py
+    `page_escalated_notice`). Turning the setting on pages nothing by itself: a notice is
+    paged by its next update (an acknowledged one, owned already, is not; an ended one
+    pages if Azure publishes it again, as its regression). Under the ticket's lock
+    (`record_recurrence` took it): its deadline set, a redelivered update finds it paged."""
+    if not settings.SERVICE_HEALTH_NOTICES_PAGE or not event.details.get(SERVICE_HEALTH_NOTICE):
+        return
+    ticket = (
+        Ticket.objects.select_for_update(no_key=True)
+        .only("pk", "sla_seconds", "sla_deadline")
+        .filter(
+            pk=ticket_id,
+            status__in=SLA_RUNNING,
+            sla_status=SlaStatus.PENDING,
+            sla_deadline__isnull=True,
+            **{f"details__{SERVICE_HEALTH_NOTICE}": True},
+        )
+        .first()
+    )
+    if ticket is None:
+        return
+    deadline = timezone.now() + timedelta(seconds=ticket.sla_seconds)
+    Ticket.objects.filter(pk=ticket_id).update(sla_deadline=deadline)
+    after = {"sla_deadline": deadline.isoformat()}
+    lifecycle.write_audit(ticket, actor, lifecycle.NOTICE_PAGED, after=after)
+    lifecycle.announce(ticket_id, lifecycle.NOTICE_PAGED, actor, after=after)
 
 
 @dataclass(frozen=True)

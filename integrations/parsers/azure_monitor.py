@@ -1250,13 +1250,14 @@ _SERVICE_HEALTH_OVER = {"resolved", "rca", "complete", "completed", "canceled", 
 # `Information` (potential optimizations); "Informational", the only one read before, still is.
 _SERVICE_HEALTH_ADVISORIES = {"information", "informational"}
 # Service Health notices: no outage, something to plan or act on in time (a planned
-# maintenance, an action required of the subscription). Each opens a ticket, Low, that pages
+# maintenance, an action required of the subscription, a billing update: Microsoft Learn's
+# `Billing`, told to the subscription's owners). Each opens a ticket, Low, that pages
 # nobody unless SERVICE_HEALTH_NOTICES_PAGE says so (`SERVICE_HEALTH_NOTICE`); an `Incident`
 # (a service issue) is the outage, and pages, and so do a security advisory (a vulnerability
 # or exposure of the subscription's resources: acting on it may not wait) and an emergency
 # maintenance (Azure sends it at level Warning, a planned one at Informational): at short
 # notice, it may need acting on now.
-_SERVICE_HEALTH_NOTICES = {"maintenance", "actionrequired"}
+_SERVICE_HEALTH_NOTICES = {"maintenance", "actionrequired", "billing"}
 # Alert kinds that can describe an ADF pipeline failure (metric and log alerts on a factory);
 # an activity log or health event on a factory is about the factory, not a pipeline run.
 _ADF_ALERT_KINDS = {"metric", "metric_dynamic", "log_search", ""}
@@ -1482,7 +1483,7 @@ def _severity_hint(alert: _Alert) -> Severity | None:
 def _event_severity(kind: str, details: dict[str, Any]) -> Severity | None:
     """A Service Health incident (a service issue) or security advisory and a resource the
     platform made unavailable are High; a Service Health notice (`_SERVICE_HEALTH_NOTICES`: a
-    planned maintenance, an action required) is Low, something to plan around and
+    planned maintenance, an action required, a billing update) is Low, something to plan around and
     no outage, and so is another Service Health event at level Informational (an emergency
     maintenance at Warning has its level's, Medium); a
     Defender for Cloud alert has the severity Defender gives it; other events have their

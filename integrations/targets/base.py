@@ -455,7 +455,7 @@ RECOVERED_BEFORE_PAGING = "not paged: the failure had recovered at its source be
 # Why a Service Health notice's own page was not sent (`fanout._locked_unpaged`): it is
 # recorded, and pages nobody while SERVICE_HEALTH_NOTICES_PAGE is off.
 NOTICE_NOT_PAGED = (
-    "not paged: a Service Health notice (maintenance, action required), "
+    "not paged: a Service Health notice (maintenance, action required, billing), "
     "which SERVICE_HEALTH_NOTICES_PAGE leaves unpaged"
 )
 

@@ -768,6 +768,7 @@ _COMMENT_WORDS = {
     "resolve": "resolved the ticket",
     "reopen": "reopened the ticket",
     "regressed": "reported the failure again: the ticket is open again",
+    lifecycle.ESCALATED: "reported an update that makes this notice an outage",
     "remediation_failed": "reported that the remediation failed",
     "remediation_succeeded": "reported that the remediation succeeded",
 }
@@ -964,6 +965,15 @@ def _jira_sync(jira: JiraTransport, row: OutboundDelivery) -> None:
         return
     if change["action"] == lifecycle.JOBS_FAILED_TOGETHER:  # the summary names both jobs
         jira.update_issue(key, summary=jira_summary(ticket), description=jira_description(ticket))
+        jira.add_comment(key, jira_comment(change["action"], change["actor"], change["note"]))
+        return
+    if change["action"] == lifecycle.ESCALATED:  # a Service Health notice, an outage now
+        jira.update_issue(
+            key,
+            summary=jira_summary(ticket),
+            description=jira_description(ticket),
+            priority=JIRA_PRIORITY[ticket.priority],
+        )
         jira.add_comment(key, jira_comment(change["action"], change["actor"], change["note"]))
         return
     if change["action"] == ANALYSED:  # the issue tells the RCA as it is now; the priority stays
@@ -1220,7 +1230,8 @@ MEMBER_CHANGES = ("member_reopened", "member_resolved", "member_detached")
 def _follow(change: Change) -> tuple[str, dict[str, Any]] | None:
     """Lifecycle changes reach the issue, unless JIRA made them on it (one made on the
     incident's issue, `through_incident`, did not move the member's own); a new RCA and a
-    re-route (the team and owner) its description."""
+    re-route (the team and owner) its description; a Service Health notice made an outage
+    (`lifecycle.ESCALATED`) its summary and priority (raised, never lowered: `update_issue`)."""
     made_on_this_issue = change.actor.kind == ActorKind.JIRA and not change.through_incident
     if told_with_its_success(change):
         return None  # its `remediation_succeeded` moves the issue and comments, once
@@ -1230,6 +1241,7 @@ def _follow(change: Change) -> tuple[str, dict[str, Any]] | None:
         ANALYSED,
         lifecycle.REROUTED,
         lifecycle.JOBS_FAILED_TOGETHER,
+        lifecycle.ESCALATED,
     ):
         return SYNC, change.as_payload()
     return None

@@ -142,6 +142,7 @@ FOLLOWED = {
     "jira_linked",
     "jira_unlinked",  # its issue deleted in JIRA: the link goes
     REROUTED,  # the team and owner it shows
+    lifecycle.ESCALATED,  # the severity and priority of the outage a notice became
     "analysed",
     "remediation_awaiting_approval",
     "remediation_approved",  # started or held by people's approval (its buttons go)
