@@ -171,6 +171,20 @@ def gemini_client():
         )
 
 
+class _ThreadLoop:
+    """A thread's event loop for its Gemini calls, closed when the thread ends (its
+    thread-local is dropped then): left open, each ended thread's loop kept its selector and
+    self-pipe, and the SDK's connection pool for it its sockets, for the process's life."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.pid = os.getpid()
+
+    def __del__(self) -> None:
+        if not self.loop.is_closed() and not self.loop.is_running():
+            self.loop.close()
+
+
 _thread_loops = threading.local()
 
 
@@ -184,11 +198,10 @@ def _within(call: Coroutine[Any, Any, _Result], seconds: float) -> _Result:
     on the calling thread's own event loop, kept for the thread's life (and the SDK keeps one
     connection pool per loop), so its connections are reused from call to call; cancelled at
     the deadline, the request's connection is closed."""
-    loop = getattr(_thread_loops, "loop", None)
-    if loop is None or _thread_loops.pid != os.getpid():  # a forked child starts its own
-        loop = asyncio.new_event_loop()
-        _thread_loops.loop, _thread_loops.pid = loop, os.getpid()
-    return loop.run_until_complete(asyncio.wait_for(call, seconds))
+    own: _ThreadLoop | None = getattr(_thread_loops, "own", None)
+    if own is None or own.pid != os.getpid():  # a forked child starts its own
+        own = _thread_loops.own = _ThreadLoop()
+    return own.loop.run_until_complete(asyncio.wait_for(call, seconds))
 
 
 def gemini_configured() -> bool:
@@ -227,10 +240,11 @@ class _Outage:
         self._open_until = 0.0
         self._row_pause = False  # the pause is a row's of failures, not a 429's wait
         self._probe_due = False  # a 429's wait was cut short: one call asks, the others wait
+        self._shared = False  # the pause is in Redis: gone from it early, it was ended
 
     def refusal(self) -> LlmFailure | None:
         """The failure to answer with instead of a call, or None: a call may go ahead."""
-        shared = _shared_pause()
+        read, shared = _shared_pause()
         with self._lock:
             now = time.monotonic()
             if shared is not None and now + shared[1] > self._open_until:
@@ -240,6 +254,16 @@ class _Outage:
                     now + shared[1],
                     shared[2],
                 )
+                self._shared = True
+            elif (
+                read
+                and shared is None
+                and self._shared
+                and now < self._open_until - _SHARED_EXPIRY_SLACK_SECONDS
+            ):
+                # Gone from Redis before its time: an answer in another process ended it.
+                self._failures, self._throttled, self._paused_by, self._open_until = 0, 0, None, 0.0
+                self._shared = False
             paused_by = self._paused_by
             if paused_by is not None and now < self._open_until:
                 # One of its own for each caller: an exception raised carries its traceback.
@@ -249,6 +273,7 @@ class _Outage:
                 # This call probes; the others wait for its answer.
                 self._open_until = now + settings.CIRCUIT_OPEN_SECONDS
                 self._row_pause = True
+                self._shared = False  # this process's probe, not in Redis
             return None
 
     def paused_by_failures(self) -> bool:
@@ -289,6 +314,7 @@ class _Outage:
             self._throttled = 0
             if failure is None or failure.outcome not in _OUTAGE_OUTCOMES:
                 self._failures, self._paused_by, self._open_until = 0, None, 0.0  # it answered
+                self._shared = False
                 return
             self._failures += 1
             if self._failures >= settings.CIRCUIT_FAILURE_THRESHOLD:
@@ -299,7 +325,7 @@ class _Outage:
         self._paused_by = LlmFailure(failure.outcome, f"not asked: {why}", retryable=False)
         self._open_until = until
         self._row_pause = row
-        _share_pause(self._paused_by, until - time.monotonic(), row=row)
+        self._shared = _share_pause(self._paused_by, until - time.monotonic(), row=row)
 
 
 def shared_pause_key() -> str:
@@ -312,9 +338,10 @@ def _redis(url: str) -> redis.Redis:
     return redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
 
 
-def _share_pause(paused_by: LlmFailure, seconds: float, *, row: bool) -> None:
+def _share_pause(paused_by: LlmFailure, seconds: float, *, row: bool) -> bool:
     """Tell every worker process of the pause, so each does not find the outage (or the spent
-    quota) again with calls of its own. Best effort: without Redis each process pauses alone."""
+    quota) again with calls of its own. Best effort: without Redis each process pauses alone.
+    Whether it was shared."""
     value = {"outcome": paused_by.outcome, "reason": paused_by.reason, "row": row}
     try:
         _redis(settings.REDIS_URL).set(
@@ -322,23 +349,31 @@ def _share_pause(paused_by: LlmFailure, seconds: float, *, row: bool) -> None:
         )
     except redis.RedisError as exc:
         logger.warning("could not share Gemini's pause through Redis: %s", exc)
+        return False
+    return True
 
 
-def _shared_pause() -> tuple[LlmFailure, float, bool] | None:
-    """The pause another process shared: why, the seconds it has left, whether it is a row's."""
+# A shared pause's key expires with the pause (its time left is read with it): gone sooner
+# than this before the pause's end, it was ended.
+_SHARED_EXPIRY_SLACK_SECONDS = 1.0
+
+
+def _shared_pause() -> tuple[bool, tuple[LlmFailure, float, bool] | None]:
+    """Whether Redis was read, and the pause another process shared: why, the seconds it has
+    left, whether it is a row's."""
     try:
         with _redis(settings.REDIS_URL).pipeline(transaction=False) as pipe:
             pipe.get(shared_pause_key())
             pipe.pttl(shared_pause_key())
             raw, left_ms = pipe.execute()
         if raw is None or left_ms <= 0:
-            return None
+            return True, None
         value = json.loads(raw)
         paused_by = LlmFailure(value["outcome"], value["reason"], retryable=False)
-        return paused_by, left_ms / 1000, bool(value["row"])
+        return True, (paused_by, left_ms / 1000, bool(value["row"]))
     except (redis.RedisError, ValueError, KeyError, TypeError) as exc:
         logger.warning("could not read Gemini's shared pause from Redis: %s", exc)
-        return None
+        return False, None
 
 
 def _end_shared_pause() -> None:

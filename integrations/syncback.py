@@ -343,6 +343,17 @@ def apply_jira_event(event: JiraEvent) -> tuple[str | None, str]:
         if event.happened_at and _status_changed_here_since(ticket.pk, event.happened_at, event):
             # Made in JIRA before a change made here, delivered after it: applying it would
             # undo the later change (the issue follows the ticket's status instead).
+            lifecycle.write_audit(
+                locked,
+                actor,
+                JIRA_STATUS_IGNORED,
+                details={
+                    "issue": event.issue_key,
+                    "status_from": event.status_from[:80],
+                    "status_to": event.status_to[:80],
+                    "at": event.happened_at.isoformat(),
+                },
+            )
             return ticket.pk, "older than the ticket's last status change; ignored"
         if event.happened_at:
             Ticket.objects.filter(pk=ticket.pk).update(jira_status_at=event.happened_at)
@@ -486,7 +497,32 @@ def _status_changed_here_since(ticket_id: str, since: datetime, event: JiraEvent
     return not (
         _shows(event.status_from, changes[-1][1])
         and not any(_shows(event.status_from, before) for before, _ in changes)
+        and not _moved_there_in_jira_before(ticket_id, event)
     )
+
+
+# The audit action of a JIRA status change ignored as older than a change made here.
+JIRA_STATUS_IGNORED = "jira status ignored"
+
+
+def _moved_there_in_jira_before(ticket_id: str, event: JiraEvent) -> bool:
+    """Whether an earlier change in JIRA (JIRA's clock, as the event's), ignored as older than
+    a change here, moved the issue into the status the event moves it out of: the issue was
+    there before the change here too, so the event's order cannot be told from its status."""
+    assert event.happened_at is not None
+    wanted = event.status_from.strip().lower()
+    for details in AuditLog.objects.filter(
+        ticket_id=ticket_id, action=JIRA_STATUS_IGNORED
+    ).values_list("details", flat=True):
+        if not isinstance(details, dict) or str(details.get("status_to", "")).lower() != wanted:
+            continue
+        try:
+            at = datetime.fromisoformat(str(details.get("at", "")))
+        except ValueError:
+            continue
+        if at <= event.happened_at:
+            return True
+    return False
 
 
 def _shows(jira_status_name: str, ticket_status: str) -> bool:
@@ -591,6 +627,8 @@ def _follow_fix_comment_change(event: JiraEvent) -> tuple[str, str] | None:
             return ticket_id, "replay ignored"
         Occurrence.objects.assign(event.dedup_key, ticket_id, "jira")
         ticket = Ticket.objects.select_for_update(no_key=True).defer("embedding").get(pk=ticket_id)
+        if _newer_edit_applied(ticket_id, event):
+            return ticket_id, "older than the comment's last edit applied; ignored"
         told = list(
             Resolution.objects.usable()
             .filter(ticket_id=ticket_id, told_in__in=ids)
@@ -612,6 +650,7 @@ def _follow_fix_comment_change(event: JiraEvent) -> tuple[str, str] | None:
                 "issue": event.issue_key or ticket.itsm_ticket_id,
                 "comment": event.comment_id,
                 "resolution_id": fix.pk,
+                "comment_at": event.happened_at.isoformat() if event.happened_at else "",
             }
             if text:
                 lifecycle.write_audit(
@@ -640,6 +679,24 @@ def _follow_fix_comment_change(event: JiraEvent) -> tuple[str, str] | None:
 
 
 CHANGED_COMMENT = {COMMENT_UPDATED: "edited", COMMENT_DELETED: "deleted"}
+
+
+def _newer_edit_applied(ticket_id: str, event: JiraEvent) -> bool:
+    """Whether an edit of the comment made at or after this one was applied already: JIRA
+    retries a failed delivery later, so an older edit can arrive after a newer one."""
+    if event.happened_at is None:
+        return False
+    applied = AuditLog.objects.filter(
+        ticket_id=ticket_id, action=FIX_EDITED, details__comment=event.comment_id
+    ).values_list("details__comment_at", flat=True)
+    for stamp in applied:
+        try:
+            at = datetime.fromisoformat(stamp) if isinstance(stamp, str) and stamp else None
+        except ValueError:
+            continue
+        if at is not None and at >= event.happened_at:
+            return True
+    return False
 
 
 FIX_WITHDRAWN = "fix withdrawn"

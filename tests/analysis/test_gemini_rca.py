@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import threading
@@ -936,3 +937,28 @@ def test_calls_from_several_threads_at_once_are_all_answered(gemini):
     assert failures == []
     assert answers == [GOOD_RCA["root_cause"]] * 48
     assert len(gemini.generate_requests()) == 48
+
+
+def test_calls_from_threads_that_end_leave_no_file_descriptors_behind(gemini):
+    """A thread that asked Gemini and ended took its event loop with it: a loop left open held
+    its selector and self-pipe, and the SDK's connection pool for that loop its sockets, for
+    the life of the process (a worker whose threads come and go ran out of descriptors)."""
+
+    def open_fds() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    def ask_once() -> None:
+        generate_rca("sys", "prompt", on_attempt=lambda a: None)
+
+    def in_a_thread_of_its_own() -> None:
+        thread = threading.Thread(target=ask_once)
+        thread.start()
+        thread.join(30)
+
+    in_a_thread_of_its_own()  # the client and its first pool are made once
+    before = open_fds()
+    for _ in range(20):
+        in_a_thread_of_its_own()
+    generate_rca("sys", "prompt", on_attempt=lambda a: None)  # the SDK drops closed loops' pools
+    gc.collect()
+    assert open_fds() - before < 5

@@ -12,6 +12,7 @@ import sys
 import pytest
 from django.test import Client
 
+from analysis.gemini import LlmFailure, generate_rca
 from analysis.models import LlmCall
 from tests.analysis import test_rerun_after_outage
 from tests.analysis.test_rerun_after_outage import failure, settled, slack_blocks
@@ -184,3 +185,64 @@ def test_an_outage_one_worker_process_found_pauses_the_others(celery_worker, sta
     )
     assert other.stdout.split() == []
     assert len(gemini.generate_requests()) == 5
+
+
+ASKED_DESPITE_THE_PAUSE = """
+import django
+django.setup()
+from analysis.gemini import generate_rca
+answer = generate_rca(
+    "system", "prompt", on_attempt=lambda attempt: None, sleep=lambda s: None, despite_outage=True
+)
+print(answer.root_cause)
+"""
+
+
+def test_a_pause_another_process_ended_ends_in_a_process_that_took_it(gemini_alone, settings):
+    """A process that took another's pause went on refusing every call for the whole pause
+    after a third process's call was answered and ended it for all."""
+    gemini_alone.fail(503, gemini_alone.error_body(503, "The model is overloaded."), times=None)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "rca_project.settings",
+        "GEMINI_API_KEY": settings.GEMINI_API_KEY,
+        "GEMINI_BASE_URL": settings.GEMINI_BASE_URL,
+        "GEMINI_MAX_ATTEMPTS": "1",
+        "CIRCUIT_FAILURE_THRESHOLD": "2",
+        "CIRCUIT_OPEN_SECONDS": "60",
+        "REDIS_URL": settings.REDIS_URL,
+        "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
+    }
+
+    def other_process(script: str) -> list[str]:
+        run = subprocess.run(
+            [sys.executable, "-c", script],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return run.stdout.splitlines()
+
+    assert other_process(OTHER_WORKER_PROCESS) == ["server_error", "server_error"]
+    with pytest.raises(LlmFailure, match="not asked"):
+        generate_rca("system", "prompt", on_attempt=lambda attempt: None)
+
+    gemini_alone.clear_faults()
+    assert other_process(ASKED_DESPITE_THE_PAUSE) == [str(GOOD_RCA["root_cause"])]
+
+    answer = generate_rca("system", "prompt", on_attempt=lambda attempt: None)
+    assert answer.root_cause == GOOD_RCA["root_cause"]
+    assert len(gemini_alone.generate_requests()) == 4
+
+
+@pytest.fixture
+def gemini_alone(settings):
+    with FakeGemini() as fake:
+        settings.GEMINI_API_KEY = "test-key-not-a-secret"
+        settings.GEMINI_BASE_URL = fake.url
+        settings.GEMINI_MAX_ATTEMPTS = 1
+        settings.CIRCUIT_FAILURE_THRESHOLD = 2
+        settings.CIRCUIT_OPEN_SECONDS = 60
+        yield fake

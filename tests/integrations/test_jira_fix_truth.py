@@ -397,3 +397,45 @@ def test_a_change_from_a_status_the_issue_had_before_the_change_here_still_count
         "older than the ticket's last status change" in (post_jira(reopened_there).json()["result"])
     )
     assert Ticket.objects.get(pk=linked_ticket.pk).status == "resolved"
+
+
+def test_an_older_edit_of_a_fix_comment_delivered_late_does_not_undo_a_newer_one(linked_ticket):
+    """JIRA retries a failed delivery later: Maria's first edit arrived after her second, and
+    the fix went back to the text she had already corrected."""
+    resolved = done_with("OPS-7", comment="Fix: raised the limit")
+    post_jira(resolved)
+    comment_id = resolved["comment"]["id"]
+    first = comment_changed(
+        "comment_updated", comment_id, "Fix: raised the limit to 6", key="OPS-7"
+    )
+    second = comment_changed(
+        "comment_updated", comment_id, "Fix: raised the limit to 8", key="OPS-7"
+    )
+    second["timestamp"] = first["timestamp"] + 60_000
+
+    assert post_jira(second).json()["result"] == "fix edited: its comment was edited"
+    assert "older than the comment's last edit" in post_jira(first).json()["result"]
+    assert [f.fix for f in previous_fixes(next_failure_like(linked_ticket))] == [
+        "raised the limit to 8"
+    ]
+
+
+def test_a_late_change_in_jira_out_of_a_status_it_had_reached_there_first_is_still_older(
+    linked_ticket,
+):
+    """Taken then resolved in JIRA, both delivered late, after an acknowledge here (the issue
+    then In Progress again): the issue had reached In Progress in JIRA before the change here,
+    so leaving it told nothing of the order, yet the late resolve was applied over the
+    acknowledge."""
+    now = int(time.time() * 1000)
+    taken = jira_webhook("OPS-7", "To Do", "In Progress")
+    taken["timestamp"] = now - 30_000
+    resolved_there = jira_webhook("OPS-7", "In Progress", "Done")
+    resolved_there["timestamp"] = now - 20_000
+    lifecycle.transition(linked_ticket.pk, "acknowledge", Actor.system("test"))
+
+    assert "older than the ticket's last status change" in post_jira(taken).json()["result"]
+    assert (
+        "older than the ticket's last status change" in (post_jira(resolved_there).json()["result"])
+    )
+    assert Ticket.objects.get(pk=linked_ticket.pk).status == "acknowledged"
