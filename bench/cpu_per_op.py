@@ -130,8 +130,7 @@ def wsgi_call(environ: dict[str, object]) -> int:
 
     response = application(environ, start_response)
     try:
-        for _chunk in response:
-            pass
+        b"".join(response)  # read to its end, as gunicorn does
     finally:
         response.close()
     return int(statuses[0].split()[0])
