@@ -128,6 +128,20 @@ def start_relay(env: dict[str, str]) -> subprocess.Popen:
     )
 
 
+def webhook_http_request(method: str, path: str, token: str, body: bytes = b"") -> bytes:
+    """One request on a connection of its own (`Connection: close`), as a sender posts each
+    failure, with the webhook token (a trivial view ignores it)."""
+    lines = [
+        f"{method} {path} HTTP/1.1",
+        "Host: 127.0.0.1",
+        "Connection: close",
+        f"X-Webhook-Token: {token}",
+        "Content-Type: application/json",
+        f"Content-Length: {len(body)}",
+    ]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
 def start_gunicorn(env: dict[str, str], port: int, workers: int = 2) -> subprocess.Popen:
     """Serve the app as `make run` and docker-compose.yml do (`rca_project.gunicorn_conf`:
     threaded workers, `WEB_THREADS` each), with `workers` processes, and wait until it accepts

@@ -42,6 +42,7 @@ from common import (
     setup_django,
     start_gunicorn,
     wait_for_workers,
+    webhook_http_request,
 )
 
 BENCH_DB = os.environ.get("BENCH_DB", "rca_bench")
@@ -84,15 +85,7 @@ def start_background(env: dict[str, str], logs: Path) -> dict[str, subprocess.Po
 
 
 def http_request(method: str, path: str, body: bytes = b"") -> bytes:
-    lines = [
-        f"{method} {path} HTTP/1.1",
-        "Host: 127.0.0.1",
-        "Connection: close",
-        f"X-Webhook-Token: {TOKEN}",
-        "Content-Type: application/json",
-        f"Content-Length: {len(body)}",
-    ]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+    return webhook_http_request(method, path, TOKEN, body)
 
 
 def summarize(name: str, results, elapsed: float) -> dict[str, float]:

@@ -30,7 +30,15 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, bench_environment, free_port, run_load, setup_django, start_gunicorn
+from common import (
+    REPO,
+    bench_environment,
+    free_port,
+    run_load,
+    setup_django,
+    start_gunicorn,
+    webhook_http_request,
+)
 from cpu_per_op import TOKEN, failure_body, wsgi_call, wsgi_environ
 
 BENCH_DB = os.environ.get("BENCH_DB", "rca_bench_web_cpu")
@@ -63,15 +71,7 @@ def thread_cpu(pid: int) -> dict[int, float]:
 
 
 def http_request(method: str, path: str, body: bytes = b"") -> bytes:
-    lines = [
-        f"{method} {path} HTTP/1.1",
-        "Host: 127.0.0.1",
-        "Connection: close",
-        f"X-Webhook-Token: {TOKEN}",
-        "Content-Type: application/json",
-        f"Content-Length: {len(body)}",
-    ]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+    return webhook_http_request(method, path, TOKEN, body)
 
 
 def request_threads(workers: list[int], per_worker: int) -> set[int] | None:

@@ -135,12 +135,10 @@ for _ in range(2):
 """
 
 
-def test_an_outage_one_worker_process_found_pauses_the_others(celery_worker, stack, settings):
-    """Each worker process found the outage on its own, each ticket of each process waiting
-    for its attempts to fail."""
-    _, _, gemini = stack
-    gemini.fail(503, gemini.error_body(503, "The model is overloaded."), times=None)
-    env = {
+def other_process_env(settings) -> dict[str, str]:
+    """Another worker process's environment: this test's Gemini, Redis and key prefix, one
+    attempt a call, paused after two calls fail."""
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "rca_project.settings",
         "GEMINI_API_KEY": settings.GEMINI_API_KEY,
@@ -151,15 +149,28 @@ def test_an_outage_one_worker_process_found_pauses_the_others(celery_worker, sta
         "REDIS_URL": settings.REDIS_URL,
         "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
     }
-    other = subprocess.run(
-        [sys.executable, "-c", OTHER_WORKER_PROCESS],
+
+
+def other_process(script: str, env: dict[str, str]) -> list[str]:
+    """The lines another process running `script` printed."""
+    run = subprocess.run(
+        [sys.executable, "-c", script],
         env=env,
         capture_output=True,
         text=True,
         timeout=60,
         check=True,
     )
-    assert other.stdout.split() == ["server_error", "server_error"]
+    return run.stdout.splitlines()
+
+
+def test_an_outage_one_worker_process_found_pauses_the_others(celery_worker, stack, settings):
+    """Each worker process found the outage on its own, each ticket of each process waiting
+    for its attempts to fail."""
+    _, _, gemini = stack
+    gemini.fail(503, gemini.error_body(503, "The model is overloaded."), times=None)
+    env = other_process_env(settings)
+    assert other_process(OTHER_WORKER_PROCESS, env) == ["server_error", "server_error"]
     assert len(gemini.generate_requests()) == 2
 
     ticket_id = failure(1)
@@ -175,15 +186,7 @@ def test_an_outage_one_worker_process_found_pauses_the_others(celery_worker, sta
     gemini.clear_faults()
     rerun_from_the_ticket_page(ticket_id)
     assert Ticket.objects.get(pk=ticket_id).rca_source == "gemini"
-    other = subprocess.run(
-        [sys.executable, "-c", OTHER_WORKER_PROCESS],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    assert other.stdout.split() == []
+    assert other_process(OTHER_WORKER_PROCESS, env) == []
     assert len(gemini.generate_requests()) == 5
 
 
@@ -202,35 +205,14 @@ def test_a_pause_another_process_ended_ends_in_a_process_that_took_it(gemini_alo
     """A process that took another's pause went on refusing every call for the whole pause
     after a third process's call was answered and ended it for all."""
     gemini_alone.fail(503, gemini_alone.error_body(503, "The model is overloaded."), times=None)
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "rca_project.settings",
-        "GEMINI_API_KEY": settings.GEMINI_API_KEY,
-        "GEMINI_BASE_URL": settings.GEMINI_BASE_URL,
-        "GEMINI_MAX_ATTEMPTS": "1",
-        "CIRCUIT_FAILURE_THRESHOLD": "2",
-        "CIRCUIT_OPEN_SECONDS": "60",
-        "REDIS_URL": settings.REDIS_URL,
-        "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
-    }
+    env = other_process_env(settings)
 
-    def other_process(script: str) -> list[str]:
-        run = subprocess.run(
-            [sys.executable, "-c", script],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        )
-        return run.stdout.splitlines()
-
-    assert other_process(OTHER_WORKER_PROCESS) == ["server_error", "server_error"]
+    assert other_process(OTHER_WORKER_PROCESS, env) == ["server_error", "server_error"]
     with pytest.raises(LlmFailure, match="not asked"):
         generate_rca("system", "prompt", on_attempt=lambda attempt: None)
 
     gemini_alone.clear_faults()
-    assert other_process(ASKED_DESPITE_THE_PAUSE) == [str(GOOD_RCA["root_cause"])]
+    assert other_process(ASKED_DESPITE_THE_PAUSE, env) == [str(GOOD_RCA["root_cause"])]
 
     answer = generate_rca("system", "prompt", on_attempt=lambda attempt: None)
     assert answer.root_cause == GOOD_RCA["root_cause"]
