@@ -615,17 +615,11 @@ def _own_gemini_rca(ticket: Ticket) -> bool:
 def _kept(item: _Work, failure: LlmFailure) -> Analysis:
     """The ticket's Gemini RCA as it was: a re-run that could not reach Gemini has nothing
     better (the rules' RCA is a guess from the text), and says so in its note."""
-    ticket = item.ticket
-    return Analysis(
-        error_type=_reconcile(item, ticket.details.get("llm_error_class", "")),
-        rca_result=ticket.rca_result,
-        recommendations=list(ticket.recommendations),
-        confidence=ticket.confidence or 0.0,
-        rca_source=RcaSource.GEMINI,
-        rca_note=f"earlier Gemini RCA kept: the re-run could not reach Gemini"
-        f" ({failure.outcome}: {failure.reason}); ask again later",
-        kept=failure.outcome,
+    note = (
+        f"earlier Gemini RCA kept: the re-run could not reach Gemini"
+        f" ({failure.outcome}: {failure.reason}); ask again later"
     )
+    return _stored_gemini_rca(item, item.ticket, note, kept=failure.outcome)
 
 
 def _answered(item: _Work) -> Analysis:
@@ -657,14 +651,22 @@ def _answered(item: _Work) -> Analysis:
 
 
 def _reused(item: _Work, cached: Ticket) -> Analysis:
+    note = f"Gemini RCA reused from {cached.id} (same failure fingerprint)"
+    details = {"llm_error_class": cached.details.get("llm_error_class", "")}
+    return _stored_gemini_rca(item, cached, note, details=details)
+
+
+def _stored_gemini_rca(item: _Work, source: Ticket, note: str, **extra: Any) -> Analysis:
+    """The Gemini RCA stored on `source` (the item's own ticket, or another of its
+    fingerprint), as this item's analysis."""
     return Analysis(
-        error_type=_reconcile(item, cached.details.get("llm_error_class", "")),
-        rca_result=cached.rca_result,
-        recommendations=list(cached.recommendations),
-        confidence=cached.confidence or 0.0,
+        error_type=_reconcile(item, source.details.get("llm_error_class", "")),
+        rca_result=source.rca_result,
+        recommendations=list(source.recommendations),
+        confidence=source.confidence or 0.0,
         rca_source=RcaSource.GEMINI,
-        rca_note=f"Gemini RCA reused from {cached.id} (same failure fingerprint)",
-        details={"llm_error_class": cached.details.get("llm_error_class", "")},
+        rca_note=note,
+        **extra,
     )
 
 
